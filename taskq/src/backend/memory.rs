@@ -1,0 +1,721 @@
+//! The in-memory backend: the embedded default for tests, examples and single-process apps.
+//!
+//! Everything lives under one mutex: per-queue heaps of ready tasks (by priority, then FIFO) and
+//! delayed tasks (by due time), a heap of lease deadlines, the results with their expiry, and the
+//! dead letters. Heap entries are removed lazily: each carries the sequence number its slot had
+//! when it was pushed, and an entry whose slot has moved on is skipped. Time is tokio's clock, so
+//! tests can pause it.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::{oneshot, Notify};
+use tokio::time::Instant;
+
+use super::{
+    Backend, CancelOutcome, Completion, FetchRequest, LeaseStatus, QueueStats,
+};
+use crate::error::BackendError;
+use crate::message::{
+    DeadLetter, DeadLetterReason, Delivery, Envelope, FailureKind, Lease, Outcome, Payload,
+    TaskFailure, TaskId, Timestamp,
+};
+use crate::state::{TaskRecord, TaskState};
+
+/// The in-memory backend. Cheap to clone: clones share the same queues.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), taskq::Error> {
+/// use std::sync::Arc;
+/// let backend = Arc::new(taskq::backend::memory::MemoryBackend::new());
+/// let client = taskq::Client::new(backend);
+/// # let _ = client;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Default)]
+pub struct MemoryBackend {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for MemoryBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryBackend").finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct Shared {
+    state: Mutex<State>,
+    /// Woken whenever something may have become ready.
+    ready: Notify,
+}
+
+#[derive(Default)]
+struct State {
+    seq: u64,
+    queues: HashMap<String, Queue>,
+    tasks: HashMap<TaskId, Slot>,
+    leases: BinaryHeap<Reverse<(Instant, u64, TaskId)>>,
+    results: HashMap<TaskId, Stored>,
+    result_expiry: BinaryHeap<Reverse<(Instant, TaskId)>>,
+    waiters: HashMap<TaskId, Vec<oneshot::Sender<Outcome>>>,
+    dead: HashMap<String, VecDeque<DeadLetter>>,
+    counters: HashMap<String, (i64, Instant)>,
+}
+
+#[derive(Default)]
+struct Queue {
+    ready: BinaryHeap<ReadyKey>,
+    delayed: BinaryHeap<Reverse<(Instant, u64, TaskId)>>,
+}
+
+#[derive(PartialEq, Eq)]
+struct ReadyKey {
+    priority: u8,
+    seq: u64,
+    id: TaskId,
+}
+
+impl Ord for ReadyKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // Max-heap: higher priority first, then the older (smaller) sequence number.
+        self.priority
+            .cmp(&other.priority)
+            .then_with(|| other.seq.cmp(&self.seq))
+    }
+}
+
+impl PartialOrd for ReadyKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+struct Slot {
+    env: Envelope,
+    /// The sequence number of this slot's live heap entry.
+    seq: u64,
+    status: Status,
+    expires: Option<Instant>,
+    progress: Option<Payload>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Ready,
+    Delayed,
+    Leased {
+        deadline: Instant,
+        cancel_requested: bool,
+    },
+}
+
+struct Stored {
+    outcome: Outcome,
+    expires: Instant,
+    progress: Option<Payload>,
+}
+
+fn instant_of(ts: Timestamp, now: Instant) -> Instant {
+    now + ts.remaining()
+}
+
+impl State {
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    fn push_ready(&mut self, id: TaskId, now: Instant) {
+        let seq = self.next_seq();
+        if let Some(slot) = self.tasks.get_mut(&id) {
+            slot.seq = seq;
+            slot.status = Status::Ready;
+            let priority = slot.env.priority;
+            let queue = self.queues.entry(slot.env.queue.clone()).or_default();
+            queue.ready.push(ReadyKey { priority, seq, id });
+        }
+        let _ = now;
+    }
+
+    fn push_delayed(&mut self, id: TaskId, due: Instant) {
+        let seq = self.next_seq();
+        if let Some(slot) = self.tasks.get_mut(&id) {
+            slot.seq = seq;
+            slot.status = Status::Delayed;
+            let queue = self.queues.entry(slot.env.queue.clone()).or_default();
+            queue.delayed.push(Reverse((due, seq, id)));
+        }
+    }
+
+    fn insert(&mut self, env: Envelope, now: Instant, wall: Timestamp) {
+        let id = env.id;
+        let due = env.eta.filter(|eta| *eta > wall).map(|eta| instant_of(eta, now));
+        let expires = env.expires.map(|e| instant_of(e, now));
+        self.tasks.insert(
+            id,
+            Slot {
+                env,
+                seq: 0,
+                status: Status::Ready,
+                expires,
+                progress: None,
+            },
+        );
+        match due {
+            Some(due) => self.push_delayed(id, due),
+            None => self.push_ready(id, now),
+        }
+    }
+
+    /// Moves due delayed tasks of `queue` to ready.
+    fn promote(&mut self, queue: &str, now: Instant) {
+        loop {
+            let Some(q) = self.queues.get_mut(queue) else {
+                return;
+            };
+            match q.delayed.peek() {
+                Some(Reverse((due, _, _))) if *due <= now => {}
+                _ => return,
+            }
+            let Some(Reverse((_, seq, id))) = q.delayed.pop() else {
+                return;
+            };
+            let live = self
+                .tasks
+                .get(&id)
+                .is_some_and(|s| s.seq == seq && s.status == Status::Delayed);
+            if live {
+                self.push_ready(id, now);
+            }
+        }
+    }
+
+    /// Puts tasks whose lease expired back in their queue; their attempt stays counted.
+    fn reclaim(&mut self, now: Instant) {
+        while let Some(Reverse((deadline, _, _))) = self.leases.peek() {
+            if *deadline > now {
+                break;
+            }
+            let Some(Reverse((deadline, _, id))) = self.leases.pop() else {
+                break;
+            };
+            let expired = self.tasks.get(&id).is_some_and(|s| {
+                matches!(s.status, Status::Leased { deadline: d, .. } if d == deadline)
+            });
+            if expired {
+                self.push_ready(id, now);
+            }
+        }
+    }
+
+    fn next_wake(&self, queues: &[String]) -> Option<Instant> {
+        let delayed = queues
+            .iter()
+            .filter_map(|q| self.queues.get(q))
+            .filter_map(|q| q.delayed.peek().map(|Reverse((due, _, _))| *due))
+            .min();
+        let lease = self.leases.peek().map(|Reverse((d, _, _))| *d);
+        match (delayed, lease) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Pops the highest-priority live ready task across `queues`.
+    fn pop_ready(&mut self, queues: &[String]) -> Option<TaskId> {
+        loop {
+            let mut best: Option<(&str, u8, u64)> = None;
+            for name in queues {
+                if let Some(top) = self.queues.get(name.as_str()).and_then(|q| q.ready.peek()) {
+                    let better = match best {
+                        None => true,
+                        Some((_, p, s)) => (top.priority, Reverse(top.seq)) > (p, Reverse(s)),
+                    };
+                    if better {
+                        best = Some((name.as_str(), top.priority, top.seq));
+                    }
+                }
+            }
+            let (name, _, _) = best?;
+            let name = name.to_owned();
+            let key = self.queues.get_mut(&name)?.ready.pop()?;
+            let live = self
+                .tasks
+                .get(&key.id)
+                .is_some_and(|s| s.seq == key.seq && s.status == Status::Ready);
+            if live {
+                return Some(key.id);
+            }
+        }
+    }
+
+    fn lease_is_current(&self, lease: &Lease) -> bool {
+        self.tasks.get(&lease.id).is_some_and(|s| {
+            s.env.attempt == lease.attempt && matches!(s.status, Status::Leased { .. })
+        })
+    }
+
+    /// Stores a final outcome and wakes its waiters.
+    fn finish(
+        &mut self,
+        id: TaskId,
+        outcome: Outcome,
+        ttl: Option<Duration>,
+        progress: Option<Payload>,
+        now: Instant,
+    ) {
+        if let Some(waiters) = self.waiters.remove(&id) {
+            for w in waiters {
+                let _ = w.send(outcome.clone());
+            }
+        }
+        if let Some(ttl) = ttl {
+            let expires = now + ttl;
+            self.results.insert(
+                id,
+                Stored {
+                    outcome,
+                    expires,
+                    progress,
+                },
+            );
+            self.result_expiry.push(Reverse((expires, id)));
+        }
+    }
+
+    fn expire_results(&mut self, now: Instant) {
+        while let Some(Reverse((at, _))) = self.result_expiry.peek() {
+            if *at > now {
+                break;
+            }
+            let Some(Reverse((at, id))) = self.result_expiry.pop() else {
+                break;
+            };
+            if self.results.get(&id).is_some_and(|r| r.expires == at) {
+                self.results.remove(&id);
+            }
+        }
+    }
+
+    fn live_result(&self, id: &TaskId, now: Instant) -> Option<&Stored> {
+        self.results.get(id).filter(|r| r.expires > now)
+    }
+}
+
+impl MemoryBackend {
+    /// An empty backend.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state half-changed in a way that
+        // matters more than losing the backend, so keep serving.
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn take(&self, req: &FetchRequest<'_>, now: Instant) -> (Vec<Delivery>, Option<Instant>) {
+        let mut st = self.lock();
+        st.reclaim(now);
+        for q in req.queues {
+            st.promote(q, now);
+        }
+        let mut out = Vec::new();
+        let lease_deadline = now + req.lease;
+        while out.len() < req.max {
+            let Some(id) = st.pop_ready(req.queues) else {
+                break;
+            };
+            let expired = st
+                .tasks
+                .get(&id)
+                .and_then(|s| s.expires)
+                .is_some_and(|e| e <= now);
+            if expired {
+                if let Some(slot) = st.tasks.remove(&id) {
+                    let ttl = slot.env.result_ttl();
+                    let failure = TaskFailure::new(
+                        FailureKind::Expired,
+                        "the task expired before a worker started it",
+                    );
+                    st.finish(id, Outcome::Failure(failure), ttl, None, now);
+                }
+                continue;
+            }
+            let seq = st.next_seq();
+            let Some(slot) = st.tasks.get_mut(&id) else {
+                continue;
+            };
+            slot.env.attempt += 1;
+            slot.seq = seq;
+            slot.status = Status::Leased {
+                deadline: lease_deadline,
+                cancel_requested: false,
+            };
+            out.push(Delivery::new(slot.env.clone()));
+            st.leases.push(Reverse((lease_deadline, seq, id)));
+        }
+        let wake = if out.is_empty() {
+            st.next_wake(req.queues)
+        } else {
+            None
+        };
+        (out, wake)
+    }
+}
+
+#[async_trait]
+impl Backend for MemoryBackend {
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn publish(&self, batch: Vec<Envelope>) -> Result<(), BackendError> {
+        let now = Instant::now();
+        let wall = Timestamp::now();
+        {
+            let mut st = self.lock();
+            for env in batch {
+                st.insert(env, now, wall);
+            }
+        }
+        self.shared.ready.notify_waiters();
+        Ok(())
+    }
+
+    async fn fetch(&self, req: FetchRequest<'_>) -> Result<Vec<Delivery>, BackendError> {
+        let give_up = Instant::now() + req.wait;
+        loop {
+            let notified = self.shared.ready.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let now = Instant::now();
+            let (out, wake) = self.take(&req, now);
+            if !out.is_empty() || now >= give_up || req.max == 0 {
+                return Ok(out);
+            }
+            let until = wake.map_or(give_up, |w| w.min(give_up));
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep_until(until) => {}
+            }
+        }
+    }
+
+    async fn complete(&self, batch: Vec<Completion>) -> Result<Vec<bool>, BackendError> {
+        let now = Instant::now();
+        let mut st = self.lock();
+        st.expire_results(now);
+        let mut accepted = Vec::with_capacity(batch.len());
+        for c in batch {
+            if !st.lease_is_current(&c.lease) {
+                accepted.push(false);
+                continue;
+            }
+            let progress = st.tasks.remove(&c.lease.id).and_then(|s| s.progress);
+            st.finish(c.lease.id, c.outcome, c.result_ttl, progress, now);
+            accepted.push(true);
+        }
+        Ok(accepted)
+    }
+
+    async fn retry(
+        &self,
+        lease: &Lease,
+        delay: Duration,
+        _failure: &TaskFailure,
+    ) -> Result<bool, BackendError> {
+        let now = Instant::now();
+        {
+            let mut st = self.lock();
+            if !st.lease_is_current(lease) {
+                return Ok(false);
+            }
+            st.push_delayed(lease.id, now + delay);
+        }
+        self.shared.ready.notify_waiters();
+        Ok(true)
+    }
+
+    async fn release(&self, leases: Vec<Lease>) -> Result<(), BackendError> {
+        let now = Instant::now();
+        {
+            let mut st = self.lock();
+            for lease in leases {
+                if st.lease_is_current(&lease) {
+                    if let Some(slot) = st.tasks.get_mut(&lease.id) {
+                        slot.env.attempt = slot.env.attempt.saturating_sub(1);
+                    }
+                    st.push_ready(lease.id, now);
+                }
+            }
+        }
+        self.shared.ready.notify_waiters();
+        Ok(())
+    }
+
+    async fn dead_letter(
+        &self,
+        lease: &Lease,
+        reason: DeadLetterReason,
+        failure: &TaskFailure,
+        result_ttl: Option<Duration>,
+        _reply_to: Option<String>,
+    ) -> Result<bool, BackendError> {
+        let now = Instant::now();
+        let mut st = self.lock();
+        if !st.lease_is_current(lease) {
+            return Ok(false);
+        }
+        let Some(slot) = st.tasks.remove(&lease.id) else {
+            return Ok(false);
+        };
+        let letter = DeadLetter {
+            id: lease.id,
+            queue: slot.env.queue.clone(),
+            reason,
+            message: failure.message.clone(),
+            envelope: Some(slot.env),
+            raw: None,
+            at: Timestamp::now(),
+        };
+        st.dead
+            .entry(letter.queue.clone())
+            .or_default()
+            .push_back(letter);
+        st.finish(
+            lease.id,
+            Outcome::Failure(failure.clone()),
+            result_ttl,
+            slot.progress,
+            now,
+        );
+        Ok(true)
+    }
+
+    async fn extend(
+        &self,
+        leases: &[Lease],
+        by: Duration,
+    ) -> Result<Vec<LeaseStatus>, BackendError> {
+        let now = Instant::now();
+        let deadline = now + by;
+        let mut st = self.lock();
+        let mut out = Vec::with_capacity(leases.len());
+        for lease in leases {
+            if !st.lease_is_current(lease) {
+                out.push(LeaseStatus::Lost);
+                continue;
+            }
+            let seq = st.next_seq();
+            let mut cancelled = false;
+            if let Some(slot) = st.tasks.get_mut(&lease.id) {
+                if let Status::Leased {
+                    cancel_requested, ..
+                } = slot.status
+                {
+                    cancelled = cancel_requested;
+                    slot.status = Status::Leased {
+                        deadline,
+                        cancel_requested,
+                    };
+                    slot.seq = seq;
+                }
+            }
+            st.leases.push(Reverse((deadline, seq, lease.id)));
+            out.push(if cancelled {
+                LeaseStatus::Cancelled
+            } else {
+                LeaseStatus::Held
+            });
+        }
+        Ok(out)
+    }
+
+    async fn cancel(&self, id: TaskId) -> Result<CancelOutcome, BackendError> {
+        let now = Instant::now();
+        let mut st = self.lock();
+        let status = match st.tasks.get(&id) {
+            Some(slot) => slot.status,
+            None => return Ok(CancelOutcome::NotFound),
+        };
+        match status {
+            Status::Ready | Status::Delayed => {
+                if let Some(slot) = st.tasks.remove(&id) {
+                    let ttl = slot.env.result_ttl();
+                    let failure = TaskFailure::new(FailureKind::Cancelled, "revoked");
+                    st.finish(id, Outcome::Failure(failure), ttl, slot.progress, now);
+                }
+                Ok(CancelOutcome::Removed)
+            }
+            Status::Leased { deadline, .. } => {
+                if let Some(slot) = st.tasks.get_mut(&id) {
+                    slot.status = Status::Leased {
+                        deadline,
+                        cancel_requested: true,
+                    };
+                }
+                Ok(CancelOutcome::Signalled)
+            }
+        }
+    }
+
+    async fn record(&self, id: TaskId) -> Result<Option<TaskRecord>, BackendError> {
+        let now = Instant::now();
+        let st = self.lock();
+        if let Some(r) = st.live_result(&id, now) {
+            return Ok(Some(TaskRecord {
+                id,
+                state: r.outcome.state(),
+                outcome: Some(r.outcome.clone()),
+                progress: r.progress.clone(),
+            }));
+        }
+        Ok(st.tasks.get(&id).map(|slot| TaskRecord {
+            id,
+            state: match slot.status {
+                Status::Ready => TaskState::Pending,
+                Status::Delayed if slot.env.attempt > 0 => TaskState::Retrying,
+                Status::Delayed => TaskState::Scheduled,
+                Status::Leased { .. } => TaskState::Running,
+            },
+            outcome: None,
+            progress: slot.progress.clone(),
+        }))
+    }
+
+    async fn wait_result(
+        &self,
+        id: TaskId,
+        timeout: Option<Duration>,
+    ) -> Result<Option<Outcome>, BackendError> {
+        let rx = {
+            let now = Instant::now();
+            let mut st = self.lock();
+            if let Some(r) = st.live_result(&id, now) {
+                return Ok(Some(r.outcome.clone()));
+            }
+            let (tx, rx) = oneshot::channel();
+            st.waiters.entry(id).or_default().push(tx);
+            rx
+        };
+        let got = match timeout {
+            Some(t) => tokio::time::timeout(t, rx).await.ok(),
+            None => Some(rx.await),
+        };
+        match got {
+            Some(Ok(outcome)) => Ok(Some(outcome)),
+            // The sender is dropped only with the backend.
+            Some(Err(_)) => Err(BackendError::Closed("memory")),
+            None => {
+                let mut st = self.lock();
+                if let Some(ws) = st.waiters.get_mut(&id) {
+                    ws.retain(|w| !w.is_closed());
+                    if ws.is_empty() {
+                        st.waiters.remove(&id);
+                    }
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    async fn set_progress(&self, lease: &Lease, progress: Payload) -> Result<(), BackendError> {
+        let mut st = self.lock();
+        if st.lease_is_current(lease) {
+            if let Some(slot) = st.tasks.get_mut(&lease.id) {
+                slot.progress = Some(progress);
+            }
+        }
+        Ok(())
+    }
+
+    async fn dead_letters(
+        &self,
+        queue: &str,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, BackendError> {
+        let st = self.lock();
+        Ok(st
+            .dead
+            .get(queue)
+            .map(|d| d.iter().take(limit).cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn requeue_dead(
+        &self,
+        queue: &str,
+        ids: Option<&[TaskId]>,
+    ) -> Result<usize, BackendError> {
+        let now = Instant::now();
+        let wall = Timestamp::now();
+        let count = {
+            let mut st = self.lock();
+            let Some(dead) = st.dead.remove(queue) else {
+                return Ok(0);
+            };
+            let (take, keep): (Vec<_>, Vec<_>) = dead.into_iter().partition(|d| {
+                d.envelope.is_some() && ids.is_none_or(|ids| ids.contains(&d.id))
+            });
+            if !keep.is_empty() {
+                st.dead.insert(queue.to_owned(), keep.into());
+            }
+            let n = take.len();
+            for d in take {
+                if let Some(mut env) = d.envelope {
+                    env.attempt = 0;
+                    env.eta = None;
+                    env.expires = None;
+                    st.results.remove(&env.id);
+                    st.insert(env, now, wall);
+                }
+            }
+            n
+        };
+        self.shared.ready.notify_waiters();
+        Ok(count)
+    }
+
+    async fn purge_dead(&self, queue: &str) -> Result<usize, BackendError> {
+        let mut st = self.lock();
+        Ok(st.dead.remove(queue).map_or(0, |d| d.len()))
+    }
+
+    async fn incr_counter(&self, key: &str, by: i64, ttl: Duration) -> Result<i64, BackendError> {
+        let now = Instant::now();
+        let mut st = self.lock();
+        let entry = st.counters.entry(key.to_owned()).or_insert((0, now + ttl));
+        if entry.1 <= now {
+            entry.0 = 0;
+        }
+        entry.0 += by;
+        entry.1 = now + ttl;
+        Ok(entry.0)
+    }
+
+    async fn queue_stats(&self, queue: &str) -> Result<QueueStats, BackendError> {
+        let st = self.lock();
+        let mut stats = QueueStats {
+            dead: st.dead.get(queue).map_or(0, VecDeque::len),
+            ..QueueStats::default()
+        };
+        for slot in st.tasks.values().filter(|s| s.env.queue == queue) {
+            match slot.status {
+                Status::Ready => stats.ready += 1,
+                Status::Delayed => stats.delayed += 1,
+                Status::Leased { .. } => stats.running += 1,
+            }
+        }
+        Ok(stats)
+    }
+}

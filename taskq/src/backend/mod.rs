@@ -1,0 +1,256 @@
+//! The backend trait every queue implements, the registry of URL schemes, and the in-memory
+//! backend.
+//!
+//! A backend stores messages and results. It never runs tasks: workers do, through this trait.
+//!
+//! ```text
+//!  producer ──publish──► [ready by priority] ◄──promote── [delayed by due time]
+//!                               │ fetch (atomic: ready → leased, attempt += 1)
+//!                               ▼
+//!                          [leased until deadline] ──expired──► back to ready
+//!                            │      │        │
+//!                  complete  │ retry│        │ dead_letter
+//!                            ▼      ▼        ▼
+//!                       [results]  [delayed] [dead letters]
+//! ```
+//!
+//! Every backend runs the conformance suite in `taskq::conformance` (feature `test-util`), so
+//! they all behave the same.
+
+pub mod memory;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures_util::future::BoxFuture;
+
+use crate::error::{BackendError, ConfigError, Error};
+use crate::message::{
+    DeadLetter, DeadLetterReason, Delivery, Envelope, Lease, Outcome, Payload, TaskFailure, TaskId,
+};
+use crate::state::TaskRecord;
+
+/// What a worker asks for when it fetches.
+#[derive(Clone, Copy, Debug)]
+pub struct FetchRequest<'a> {
+    /// The queues to take from; the highest priority across them goes first.
+    pub queues: &'a [String],
+    /// At most this many tasks (the worker's free slots).
+    pub max: usize,
+    /// The lease to put them under: if the worker neither completes nor extends it within this
+    /// time, the task goes back to the queue.
+    pub lease: Duration,
+    /// How long to wait for a first task when none is ready (an empty answer after that).
+    pub wait: Duration,
+}
+
+/// A finished attempt to record.
+#[derive(Clone, Debug)]
+pub struct Completion {
+    /// The lease it ran under.
+    pub lease: Lease,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// How long to keep the result; `None` keeps none (but waiters are still told).
+    pub result_ttl: Option<Duration>,
+    /// Where to announce it (the envelope's `reply_to`).
+    pub reply_to: Option<String>,
+}
+
+/// What [`Backend::cancel`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CancelOutcome {
+    /// The task was queued or delayed; it is removed and marked cancelled.
+    Removed,
+    /// The task is running; its worker will be told at its next lease extension.
+    Signalled,
+    /// The task is unknown or already finished.
+    NotFound,
+}
+
+/// What [`Backend::extend`] says of one lease.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LeaseStatus {
+    /// Extended.
+    Held,
+    /// The task was revoked while running: stop it.
+    Cancelled,
+    /// The lease is gone (it expired and the task was redelivered, or it finished elsewhere):
+    /// stop it, and write nothing.
+    Lost,
+}
+
+/// Counts of a queue's messages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    /// Ready to run.
+    pub ready: usize,
+    /// Waiting for their time (countdown, eta, retry backoff).
+    pub delayed: usize,
+    /// Leased by workers.
+    pub running: usize,
+    /// In the dead-letter queue.
+    pub dead: usize,
+}
+
+/// A queue backend: messages, leases, results, dead letters and counters.
+///
+/// All methods that change a task's state take its [`Lease`], and do nothing (returning
+/// `false` or [`LeaseStatus::Lost`]) when the lease is no longer the current one: that is what
+/// keeps a worker whose lease expired from overwriting a newer delivery.
+#[async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// The backend's name, for logs (`memory`, `redis`).
+    fn name(&self) -> &'static str;
+
+    /// Stores messages: ready ones in their queue by priority, ones with a future `eta` as
+    /// delayed.
+    async fn publish(&self, batch: Vec<Envelope>) -> Result<(), BackendError>;
+
+    /// Takes up to `max` ready tasks from `queues` under a lease, waiting up to `wait` for the
+    /// first. Promotes delayed tasks that are due, takes back expired leases, and fails
+    /// (without running) messages whose `expires` has passed. Each delivery's `attempt` is one
+    /// more than before.
+    async fn fetch(&self, request: FetchRequest<'_>) -> Result<Vec<Delivery>, BackendError>;
+
+    /// Records finished attempts: stores each result (if it has a TTL), wakes whoever waits for
+    /// it, and drops the message. Returns, for each, whether its lease was still current (a
+    /// stale completion writes nothing).
+    async fn complete(&self, batch: Vec<Completion>) -> Result<Vec<bool>, BackendError>;
+
+    /// Puts a leased task back as delayed until `delay` from now, keeping its attempt count.
+    /// Returns whether the lease was current.
+    async fn retry(
+        &self,
+        lease: &Lease,
+        delay: Duration,
+        failure: &TaskFailure,
+    ) -> Result<bool, BackendError>;
+
+    /// Hands leased tasks back, ready at once, without counting the attempt (a worker shutting
+    /// down). Stale leases are ignored.
+    async fn release(&self, leases: Vec<Lease>) -> Result<(), BackendError>;
+
+    /// Moves a leased task to the dead-letter queue with `reason`, and stores a failed result
+    /// ([`FailureKind::Rejected`](crate::FailureKind::Rejected) for poison messages, the last
+    /// failure for exhausted attempts) so waiters learn of it. Returns whether the lease was
+    /// current.
+    async fn dead_letter(
+        &self,
+        lease: &Lease,
+        reason: DeadLetterReason,
+        failure: &TaskFailure,
+        result_ttl: Option<Duration>,
+        reply_to: Option<String>,
+    ) -> Result<bool, BackendError>;
+
+    /// Extends leases by `by` from now; says for each whether it is still held, was cancelled,
+    /// or is lost.
+    async fn extend(&self, leases: &[Lease], by: Duration)
+        -> Result<Vec<LeaseStatus>, BackendError>;
+
+    /// Revokes a task: removes it if queued or delayed (storing a cancelled result), flags it if
+    /// running.
+    async fn cancel(&self, id: TaskId) -> Result<CancelOutcome, BackendError>;
+
+    /// What is known of a task: state, outcome, progress. `None` if nothing is.
+    async fn record(&self, id: TaskId) -> Result<Option<TaskRecord>, BackendError>;
+
+    /// Waits up to `timeout` (forever if `None`) for the task's outcome. Woken by the completion
+    /// itself, never by polling. `Ok(None)` on timeout.
+    async fn wait_result(
+        &self,
+        id: TaskId,
+        timeout: Option<Duration>,
+    ) -> Result<Option<Outcome>, BackendError>;
+
+    /// Stores a running task's progress report.
+    async fn set_progress(&self, lease: &Lease, progress: Payload) -> Result<(), BackendError>;
+
+    /// Up to `limit` dead letters of `queue`, oldest first.
+    async fn dead_letters(&self, queue: &str, limit: usize)
+        -> Result<Vec<DeadLetter>, BackendError>;
+
+    /// Puts dead letters of `queue` back as ready with a fresh attempt count: the ones in `ids`,
+    /// or all if `ids` is `None`. Returns how many. Malformed messages cannot be requeued and
+    /// stay.
+    async fn requeue_dead(
+        &self,
+        queue: &str,
+        ids: Option<&[TaskId]>,
+    ) -> Result<usize, BackendError>;
+
+    /// Deletes all dead letters of `queue`. Returns how many.
+    async fn purge_dead(&self, queue: &str) -> Result<usize, BackendError>;
+
+    /// Adds `by` to the counter `key` and returns the new value; the counter disappears `ttl`
+    /// after its last change. Workflows use it to know when every member of a group finished.
+    async fn incr_counter(&self, key: &str, by: i64, ttl: Duration) -> Result<i64, BackendError>;
+
+    /// Counts of `queue`'s messages.
+    async fn queue_stats(&self, queue: &str) -> Result<QueueStats, BackendError>;
+}
+
+/// A way to build a backend from a URL, registered at link time by the crate that provides it.
+///
+/// `taskq` registers `memory://`; `taskq-redis` registers `redis://` and `rediss://`. A backend
+/// crate registers its own with `inventory::submit!` through [`crate::__private::inventory`].
+#[derive(Debug)]
+pub struct BackendFactory {
+    /// The URL scheme, without `://`.
+    pub scheme: &'static str,
+    /// Connects.
+    pub connect: fn(&str) -> BoxFuture<'static, Result<Arc<dyn Backend>, BackendError>>,
+}
+
+inventory::collect!(BackendFactory);
+
+inventory::submit! {
+    BackendFactory {
+        scheme: "memory",
+        connect: |_url| Box::pin(async { Ok(Arc::new(memory::MemoryBackend::new()) as Arc<dyn Backend>) }),
+    }
+}
+
+/// Builds the backend a URL names: `memory://`, or any scheme a linked backend crate registers
+/// (`redis://host:6379/0` with `taskq-redis`).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), taskq::Error> {
+/// let backend = taskq::backend::connect("memory://").await?;
+/// assert_eq!(backend.name(), "memory");
+/// assert!(taskq::backend::connect("nope://x").await.is_err());
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+/// [`ConfigError::UnknownScheme`] when no linked crate handles the scheme; the backend's own
+/// error when it cannot connect.
+pub async fn connect(url: &str) -> Result<Arc<dyn Backend>, Error> {
+    let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or(url);
+    for factory in inventory::iter::<BackendFactory> {
+        if factory.scheme.eq_ignore_ascii_case(scheme) {
+            return Ok((factory.connect)(url).await?);
+        }
+    }
+    let mut known: Vec<&str> = inventory::iter::<BackendFactory>
+        .into_iter()
+        .map(|f| f.scheme)
+        .collect();
+    known.sort_unstable();
+    Err(ConfigError::UnknownScheme {
+        url: url.to_owned(),
+        scheme: scheme.to_owned(),
+        known: known
+            .iter()
+            .map(|s| format!("`{s}://`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+    .into())
+}

@@ -1,0 +1,251 @@
+//! [`Client`]: sends tasks to a backend and hands back typed result handles.
+
+use std::fmt;
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
+
+use crate::backend::{self, memory::MemoryBackend, Backend, CancelOutcome};
+use crate::context::Context;
+use crate::error::{ConfigError, Error};
+use crate::message::{Envelope, TaskId};
+use crate::result::AsyncResult;
+use crate::state::{self, EventKind};
+use crate::task::{Call, Task};
+
+/// The environment variable that names the backend: `memory://` (the default when unset) or a
+/// URL a linked backend crate handles, such as `redis://127.0.0.1:6379/0`.
+pub const URL_ENV: &str = "TASKQ_URL";
+
+static GLOBAL: OnceCell<Client> = OnceCell::const_new();
+
+/// Sends tasks to a backend. Cheap to clone; clones share the backend and its connections.
+///
+/// Most code never names a client: `.delay()` uses [`Client::current`]. Name one to talk to two
+/// backends, or to install a configured one with [`Client::set_global`].
+///
+/// ```
+/// #[taskq::task]
+/// async fn double(x: u32) -> u32 {
+///     x * 2
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), taskq::Error> {
+/// let client = taskq::Client::memory();
+/// let worker = taskq::Worker::builder().client(client.clone()).spawn()?;
+/// let handles = client.send_many((1..=3).map(double::new)).await?;
+/// let mut outputs = Vec::new();
+/// for h in handles {
+///     outputs.push(h.get().await?);
+/// }
+/// assert_eq!(outputs, vec![2, 4, 6]);
+/// worker.shutdown().await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    backend: Arc<dyn Backend>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("backend", &self.backend.name())
+            .finish()
+    }
+}
+
+impl Client {
+    /// A client of `backend`.
+    pub fn new(backend: Arc<dyn Backend>) -> Self {
+        Self { backend }
+    }
+
+    /// A client of a new, empty in-memory backend.
+    pub fn memory() -> Self {
+        Self::new(Arc::new(MemoryBackend::new()))
+    }
+
+    /// A client of the backend `url` names (see [`backend::connect`]).
+    ///
+    /// # Errors
+    /// An unknown scheme, or the backend's connection error.
+    pub async fn connect(url: &str) -> Result<Self, Error> {
+        Ok(Self::new(backend::connect(url).await?))
+    }
+
+    /// A client of the backend `TASKQ_URL` names, or of a new in-memory backend if it is unset.
+    ///
+    /// # Errors
+    /// As [`Client::connect`].
+    pub async fn from_env() -> Result<Self, Error> {
+        match std::env::var(URL_ENV) {
+            Ok(url) if !url.trim().is_empty() => Self::connect(url.trim()).await,
+            _ => Ok(Self::memory()),
+        }
+    }
+
+    /// The process-wide client: the one installed with [`Client::set_global`], or else one made
+    /// from the environment on first use ([`Client::from_env`]).
+    ///
+    /// # Errors
+    /// As [`Client::from_env`], on every call until it succeeds.
+    pub async fn global() -> Result<Client, Error> {
+        GLOBAL.get_or_try_init(Self::from_env).await.cloned()
+    }
+
+    /// Installs the process-wide client. Do it before the first `.delay()`.
+    ///
+    /// ```
+    /// taskq::Client::set_global(taskq::Client::memory()).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// [`ConfigError::ClientAlreadySet`] if there is one already.
+    pub fn set_global(client: Client) -> Result<(), Error> {
+        GLOBAL
+            .set(client)
+            .map_err(|_| ConfigError::ClientAlreadySet.into())
+    }
+
+    /// The client `.delay()` uses: inside a task run by a worker, that worker's client;
+    /// elsewhere the process-wide one.
+    ///
+    /// # Errors
+    /// As [`Client::global`].
+    pub async fn current() -> Result<Client, Error> {
+        if let Some(client) = Context::current().and_then(|c| c.client().cloned()) {
+            return Ok(client);
+        }
+        Self::global().await
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
+    /// Sends one task and returns its typed handle.
+    ///
+    /// # Errors
+    /// [`Error::Encode`] if the arguments do not serialize; the backend's error.
+    pub async fn send<T: Task>(
+        &self,
+        call: impl Into<Call<T>>,
+    ) -> Result<AsyncResult<T::Output>, Error> {
+        let env = self.prepare(call.into())?;
+        let handle = AsyncResult::with_result_kept(self.clone(), env.id, env.result_ttl_ms.is_some())
+            .named(T::NAME);
+        self.publish(vec![env]).await?;
+        Ok(handle)
+    }
+
+    /// Sends many tasks of one type in one batch (one round trip on a network backend).
+    ///
+    /// # Errors
+    /// As [`Client::send`]; nothing is sent if any task fails to serialize.
+    pub async fn send_many<T: Task, C: Into<Call<T>>>(
+        &self,
+        calls: impl IntoIterator<Item = C>,
+    ) -> Result<Vec<AsyncResult<T::Output>>, Error> {
+        let mut envs = Vec::new();
+        let mut handles = Vec::new();
+        for call in calls {
+            let env = self.prepare(call.into())?;
+            handles.push(
+                AsyncResult::with_result_kept(self.clone(), env.id, env.result_ttl_ms.is_some())
+                    .named(T::NAME),
+            );
+            envs.push(env);
+        }
+        if !envs.is_empty() {
+            self.publish(envs).await?;
+        }
+        Ok(handles)
+    }
+
+    /// Sends messages built by hand: for tasks known only by name, such as a task of another
+    /// binary or language. Parent and root ids are filled in inside a running task.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), taskq::Error> {
+    /// use taskq::{Envelope, Payload};
+    /// let client = taskq::Client::memory();
+    /// let env = Envelope::new("billing.charge", "default", Payload::encode(&(42, "EUR")).unwrap());
+    /// let id = env.id;
+    /// client.send_envelopes(vec![env]).await?;
+    /// let handle = client.result::<serde_json::Value>(id);
+    /// assert_eq!(handle.state().await?, taskq::TaskState::Pending);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// The backend's error.
+    pub async fn send_envelopes(&self, mut envs: Vec<Envelope>) -> Result<(), Error> {
+        if let Some(ctx) = Context::current() {
+            for env in &mut envs {
+                stamp_parent(env, &ctx);
+            }
+        }
+        self.publish(envs).await
+    }
+
+    async fn publish(&self, envs: Vec<Envelope>) -> Result<(), Error> {
+        if state::has_subscribers() {
+            for env in &envs {
+                state::emit(EventKind::Enqueued, env.id, &env.task, 0, None);
+            }
+        }
+        self.backend.publish(envs).await?;
+        Ok(())
+    }
+
+    fn prepare<T: Task>(&self, call: Call<T>) -> Result<Envelope, Error> {
+        let mut env = call.into_envelope()?;
+        if let Some(ctx) = Context::current() {
+            stamp_parent(&mut env, &ctx);
+        }
+        Ok(env)
+    }
+
+    /// The handle of task `id`, to read its state or await its result, typed as `T`.
+    pub fn result<T>(&self, id: TaskId) -> AsyncResult<T> {
+        AsyncResult::with_result_kept(self.clone(), id, true)
+    }
+
+    /// Revokes task `id`: a task that has not started never will; a running one is told to stop
+    /// (its [`Context`] is cancelled) at its worker's next lease extension.
+    ///
+    /// # Errors
+    /// The backend's error.
+    pub async fn revoke(&self, id: TaskId) -> Result<CancelOutcome, Error> {
+        let outcome = self.backend.cancel(id).await?;
+        if outcome == CancelOutcome::Removed {
+            state::emit(EventKind::Cancelled, id, "", 0, Some("revoked".into()));
+        }
+        Ok(outcome)
+    }
+}
+
+fn stamp_parent(env: &mut Envelope, ctx: &Context) {
+    if env.parent_id.is_none() {
+        env.parent_id = Some(ctx.id());
+    }
+    if env.root_id.is_none() {
+        env.root_id = Some(ctx.root_id());
+    }
+}
+
+/// Sends many tasks of one type in one batch with the current client (see [`Client::send_many`]).
+///
+/// # Errors
+/// As [`Client::send_many`].
+pub async fn delay_many<T: Task, C: Into<Call<T>>>(
+    calls: impl IntoIterator<Item = C>,
+) -> Result<Vec<AsyncResult<T::Output>>, Error> {
+    Client::current().await?.send_many(calls).await
+}

@@ -1,0 +1,147 @@
+//! # taskq: typed background tasks for Rust
+//!
+//! Put `#[taskq::task]` on a function, and from then on it can run in the background, on another
+//! machine, later, again after a failure, with its typed result awaited from anywhere.
+//!
+//! ```
+//! #[taskq::task(retries = 3, timeout = "30s")]
+//! async fn add(a: i64, b: i64) -> i64 {
+//!     a + b
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), taskq::Error> {
+//! // A worker in this process (in production: its own binary whose main is
+//! // `taskq::worker::run()`), on the in-memory backend that `TASKQ_URL` unset selects.
+//! let worker = taskq::Worker::builder().spawn()?;
+//!
+//! let handle = add(2, 3).delay().await?; // AsyncResult<i64>
+//! let five: i64 = handle.get().await?;
+//! assert_eq!(five, 5);
+//!
+//! assert_eq!(add(2, 3).await, 5); // the function still runs in place, too
+//! worker.shutdown().await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## The model
+//!
+//! ```text
+//!  #[task] fn ──► struct of arguments + impl Task + link-time registry entry
+//!
+//!  producer: add(2, 3).delay() ──► Client ──publish──► Backend (memory://, redis://, ...)
+//!                    │                                     │ fetch under a lease
+//!                    ▼                                     ▼
+//!          AsyncResult<i64>.get() ◄──result, woken──── Worker: runs the registered task,
+//!                                                      retries, timeouts, dead letters
+//! ```
+//!
+//! - [`#[task]`](macro@task) turns a function into a serializable struct holding its arguments
+//!   (named after the function) that implements [`Task`], and registers it at link time.
+//! - A [`Client`] sends tasks to a [`Backend`](backend::Backend). `.delay()` uses the
+//!   process-wide client, made from `TASKQ_URL` (`memory://` when unset); the backend is chosen
+//!   by configuration, not code.
+//! - An [`AsyncResult<T>`] is the typed handle of a sent task: `get()` waits for the result
+//!   without polling, and a failure comes back as [`Error::TaskFailed`] with the task's message.
+//! - A [`Worker`] runs every registered task: at most `concurrency` at once, each under a lease
+//!   the backend takes back if the worker dies, with timeouts, panics contained, retries with
+//!   exponential backoff and full jitter, and poison messages sent to the dead-letter queue.
+//!
+//! Delivery is at least once: a task may run again if its worker dies before recording the
+//! result, so make tasks idempotent.
+//!
+//! ## Crate features
+//! - `test-util`: the backend [`conformance`] suite.
+
+#![warn(missing_docs)]
+
+pub mod backend;
+mod client;
+#[cfg(feature = "test-util")]
+pub mod conformance;
+mod context;
+mod error;
+mod message;
+pub mod registry;
+mod result;
+mod state;
+mod task;
+pub mod worker;
+
+/// The in-process event stream: what this process's clients enqueued and workers ran.
+pub mod events {
+    pub use crate::state::{subscribe, Event, EventKind};
+}
+
+pub use client::{delay_many, Client, URL_ENV};
+pub use context::Context;
+pub use error::{BackendError, BoxError, ConfigError, Error, RegistryError};
+pub use message::{
+    Backoff, DeadLetter, DeadLetterReason, Delivery, Envelope, FailureKind, Lease, Outcome,
+    Payload, TaskFailure, TaskId, Timestamp,
+};
+pub use registry::{Registry, TaskEntry};
+pub use result::AsyncResult;
+pub use state::{TaskRecord, TaskState};
+pub use task::{
+    Call, CallOptions, Invoke, Task, TaskOptions, DEFAULT_PRIORITY, DEFAULT_QUEUE,
+    DEFAULT_RESULT_TTL, MAX_PRIORITY,
+};
+pub use worker::{Worker, WorkerBuilder, WorkerHandle, WorkerReport};
+
+pub use taskq_macros::task;
+
+/// What generated code uses. Not public API: it changes without notice.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::registry::TaskEntry;
+    pub use futures_util::future::BoxFuture;
+    pub use inventory;
+    pub use serde;
+    pub use serde_json;
+
+    use std::future::Future;
+
+    /// Splits a `Result`-returning task's return type into its output and error.
+    pub trait ResultParts {
+        /// The success type.
+        type Ok;
+        /// The error type.
+        type Err;
+        /// Itself as a `Result`.
+        fn into_result(self) -> ::core::result::Result<Self::Ok, Self::Err>;
+    }
+
+    impl<T, E> ResultParts for ::core::result::Result<T, E> {
+        type Ok = T;
+        type Err = E;
+        fn into_result(self) -> ::core::result::Result<T, E> {
+            self
+        }
+    }
+
+    /// Runs a sync task body on the blocking pool; a panic there is resumed here, so the worker
+    /// reports it like an async task's panic.
+    pub async fn run_blocking<R, F>(f: F) -> R
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        match tokio::task::spawn_blocking(f).await {
+            Ok(r) => r,
+            Err(e) => match e.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(_) => panic!("the blocking task was cancelled"),
+            },
+        }
+    }
+
+    /// Boxes a future.
+    pub fn boxed<F>(f: F) -> BoxFuture<'static, F::Output>
+    where
+        F: Future + Send + 'static,
+    {
+        Box::pin(f)
+    }
+}

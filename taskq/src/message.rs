@@ -1,0 +1,471 @@
+//! What travels between producers, backends and workers: ids, envelopes, leases and outcomes.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::error::Error;
+
+/// The unique id of one task (one enqueued message), a UUID like Celery's.
+///
+/// ```
+/// let id = taskq::TaskId::new();
+/// let parsed: taskq::TaskId = id.to_string().parse().unwrap();
+/// assert_eq!(id, parsed);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TaskId(uuid::Uuid);
+
+impl TaskId {
+    /// A fresh random id.
+    pub fn new() -> Self {
+        Self(uuid::Uuid::new_v4())
+    }
+
+    /// The id as a UUID.
+    pub fn as_uuid(&self) -> &uuid::Uuid {
+        &self.0
+    }
+}
+
+impl Default for TaskId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl From<uuid::Uuid> for TaskId {
+    fn from(value: uuid::Uuid) -> Self {
+        Self(value)
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+impl fmt::Debug for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TaskId({})", self.0.hyphenated())
+    }
+}
+
+impl FromStr for TaskId {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        uuid::Uuid::parse_str(s)
+            .map(Self)
+            .map_err(|_| Error::InvalidTaskId(s.to_owned()))
+    }
+}
+
+/// A point in time, in milliseconds since the Unix epoch (wall clock, so it means the same on
+/// every machine of a fleet).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timestamp(pub u64);
+
+impl Timestamp {
+    /// Now, by the system clock.
+    pub fn now() -> Self {
+        Self::from(SystemTime::now())
+    }
+
+    /// This time plus `d`.
+    pub fn after(self, d: Duration) -> Self {
+        Self(self.0.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)))
+    }
+
+    /// How long from now until this time (zero if it has passed).
+    pub fn remaining(self) -> Duration {
+        Duration::from_millis(self.0.saturating_sub(Self::now().0))
+    }
+
+    /// Milliseconds since the Unix epoch.
+    pub fn as_millis(self) -> u64 {
+        self.0
+    }
+}
+
+impl From<SystemTime> for Timestamp {
+    fn from(t: SystemTime) -> Self {
+        let ms = t
+            .duration_since(UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or(0);
+        Self(ms)
+    }
+}
+
+/// A JSON document carried verbatim: a task's arguments, its result, a progress report.
+///
+/// It is kept as text so that a backend can store and forward it without decoding it.
+///
+/// ```
+/// let p = taskq::Payload::encode(&(1, "two")).unwrap();
+/// assert_eq!(p.as_str(), r#"[1,"two"]"#);
+/// let back: (i32, String) = p.decode().unwrap();
+/// assert_eq!(back, (1, "two".to_string()));
+/// ```
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Payload(Box<RawValue>);
+
+impl Payload {
+    /// Serializes `value` as JSON.
+    pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
+        serde_json::value::to_raw_value(value).map(Self)
+    }
+
+    /// Deserializes the JSON into `T`.
+    pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self.0.get())
+    }
+
+    /// Checks that `json` is one valid JSON document and wraps it.
+    pub fn from_json(json: String) -> Result<Self, serde_json::Error> {
+        RawValue::from_string(json).map(Self)
+    }
+
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        self.0.get()
+    }
+
+    /// JSON `null`, the payload of a task that returns `()`.
+    pub fn null() -> Self {
+        // `null` is always valid JSON, so this cannot fail; keep a fallback anyway.
+        RawValue::from_string("null".to_owned())
+            .map(Self)
+            .unwrap_or_else(|_| Self(RawValue::NULL.to_owned()))
+    }
+}
+
+impl fmt::Debug for Payload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.get())
+    }
+}
+
+impl PartialEq for Payload {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+/// Exponential backoff between attempts, with optional full jitter.
+///
+/// The delay before retry `n` (the first retry is `n = 1`) is `min(cap, base * 2^(n-1))`, and with
+/// jitter a uniformly random duration between zero and that (AWS's "full jitter").
+///
+/// ```
+/// use std::time::Duration;
+/// let b = taskq::Backoff { base_ms: 100, cap_ms: 1_000, jitter: false };
+/// assert_eq!(b.delay(1), Duration::from_millis(100));
+/// assert_eq!(b.delay(3), Duration::from_millis(400));
+/// assert_eq!(b.delay(10), Duration::from_millis(1_000));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Backoff {
+    /// The first retry's delay, in milliseconds.
+    pub base_ms: u64,
+    /// The longest delay, in milliseconds.
+    pub cap_ms: u64,
+    /// Whether to pick a random delay between zero and the exponential one.
+    pub jitter: bool,
+}
+
+impl Backoff {
+    /// One second, doubling, capped at ten minutes, with full jitter.
+    pub const DEFAULT: Backoff = Backoff {
+        base_ms: 1_000,
+        cap_ms: 600_000,
+        jitter: true,
+    };
+
+    /// The delay before retry number `retry` (1 for the first retry).
+    pub fn delay(&self, retry: u32) -> Duration {
+        let shift = retry.saturating_sub(1).min(63);
+        let exp = self
+            .base_ms
+            .saturating_mul(1u64.checked_shl(shift).unwrap_or(u64::MAX));
+        let ceiling = exp.min(self.cap_ms);
+        let ms = if self.jitter {
+            fastrand::u64(0..=ceiling)
+        } else {
+            ceiling
+        };
+        Duration::from_millis(ms)
+    }
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// One task message: everything a worker needs to run a task, and everything a backend needs to
+/// route, delay, retry and expire it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[non_exhaustive]
+pub struct Envelope {
+    /// The task's id.
+    pub id: TaskId,
+    /// The registered task name.
+    pub task: String,
+    /// The queue it is routed to.
+    pub queue: String,
+    /// The task's arguments (the serialized task struct).
+    pub args: Payload,
+    /// 0 to 9; higher runs first; FIFO within one priority.
+    #[serde(default = "default_priority")]
+    pub priority: u8,
+    /// Not before this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta: Option<Timestamp>,
+    /// Discard, as failed with [`FailureKind::Expired`], if not started by this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<Timestamp>,
+    /// How many times it has been delivered to a worker so far (0 before the first fetch).
+    /// A backend increments it on every fetch; it is also the lease's fencing token.
+    #[serde(default)]
+    pub attempt: u32,
+    /// The most deliveries allowed; the next failure after this many dead-letters it.
+    pub max_attempts: u32,
+    /// The backoff between attempts.
+    #[serde(default)]
+    pub backoff: Backoff,
+    /// How long one attempt may run, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// How long the result is kept, in milliseconds; `None` stores no result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_ttl_ms: Option<u64>,
+    /// The first task of the tree this one belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_id: Option<TaskId>,
+    /// The task that enqueued this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<TaskId>,
+    /// What to do with the result when this task succeeds (workflows); opaque to backends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continuation: Option<Payload>,
+    /// Where to announce the result (a backend-specific channel for the waiting client).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    /// When the message was first enqueued.
+    pub enqueued_at: Timestamp,
+}
+
+fn default_priority() -> u8 {
+    crate::task::DEFAULT_PRIORITY
+}
+
+impl Envelope {
+    /// A message for task `task` with the given arguments, default options, on queue `queue`.
+    pub fn new(task: impl Into<String>, queue: impl Into<String>, args: Payload) -> Self {
+        Self {
+            id: TaskId::new(),
+            task: task.into(),
+            queue: queue.into(),
+            args,
+            priority: crate::task::DEFAULT_PRIORITY,
+            eta: None,
+            expires: None,
+            attempt: 0,
+            max_attempts: 1,
+            backoff: Backoff::DEFAULT,
+            timeout_ms: None,
+            result_ttl_ms: Some(crate::task::DEFAULT_RESULT_TTL.as_millis() as u64),
+            root_id: None,
+            parent_id: None,
+            continuation: None,
+            reply_to: None,
+            enqueued_at: Timestamp::now(),
+        }
+    }
+
+    /// The per-attempt timeout.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout_ms.map(Duration::from_millis)
+    }
+
+    /// How long the result is kept, if it is kept.
+    pub fn result_ttl(&self) -> Option<Duration> {
+        self.result_ttl_ms.map(Duration::from_millis)
+    }
+
+    /// Whether the message expired before `now`.
+    pub fn is_expired_at(&self, now: Timestamp) -> bool {
+        self.expires.is_some_and(|e| e <= now)
+    }
+}
+
+/// The proof that a worker holds a task: the task id and the attempt number it was delivered
+/// with. A backend accepts a completion, retry or extension only from the current lease, so a
+/// worker whose lease expired (and whose task went to another worker) cannot overwrite the newer
+/// delivery's state.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Lease {
+    /// The task.
+    pub id: TaskId,
+    /// The queue it came from.
+    pub queue: String,
+    /// The attempt number this delivery carries (the fencing token).
+    pub attempt: u32,
+}
+
+/// A task handed to a worker under a lease.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    /// The message, with `attempt` already counting this delivery.
+    pub envelope: Envelope,
+    /// The lease to complete, retry, extend or release it with.
+    pub lease: Lease,
+}
+
+impl Delivery {
+    /// Builds the delivery of `envelope`, whose `attempt` already counts this delivery.
+    pub fn new(envelope: Envelope) -> Self {
+        let lease = Lease {
+            id: envelope.id,
+            queue: envelope.queue.clone(),
+            attempt: envelope.attempt,
+        };
+        Self { envelope, lease }
+    }
+}
+
+/// Why a task failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// The task returned an error.
+    Error,
+    /// The task panicked.
+    Panic,
+    /// An attempt ran longer than the task's timeout.
+    Timeout,
+    /// The task was revoked.
+    Cancelled,
+    /// The task expired before it started.
+    Expired,
+    /// The message could not be run (unknown task, undecodable arguments); it is in the
+    /// dead-letter queue.
+    Rejected,
+}
+
+impl fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FailureKind::Error => "error",
+            FailureKind::Panic => "panic",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Cancelled => "cancelled",
+            FailureKind::Expired => "expired",
+            FailureKind::Rejected => "rejected",
+        })
+    }
+}
+
+/// A task's failure, as stored and sent back to whoever awaits it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskFailure {
+    /// What kind of failure.
+    pub kind: FailureKind,
+    /// The error's message (its `Display`), or the panic message.
+    pub message: String,
+}
+
+impl TaskFailure {
+    /// A failure of `kind` with `message`.
+    pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for TaskFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)
+    }
+}
+
+/// How a task ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// It returned this value.
+    Success(Payload),
+    /// It failed for good.
+    Failure(TaskFailure),
+}
+
+impl Outcome {
+    /// The final state this outcome puts a task in.
+    pub fn state(&self) -> crate::state::TaskState {
+        use crate::state::TaskState;
+        match self {
+            Outcome::Success(_) => TaskState::Succeeded,
+            Outcome::Failure(f) if f.kind == FailureKind::Cancelled => TaskState::Cancelled,
+            Outcome::Failure(_) => TaskState::Failed,
+        }
+    }
+}
+
+/// Why a message is in the dead-letter queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DeadLetterReason {
+    /// No task of that name is registered with the worker.
+    UnknownTask,
+    /// The arguments do not deserialize into the task's struct.
+    UndecodableArguments,
+    /// The message itself is not a valid envelope.
+    MalformedMessage,
+    /// The task failed on its last allowed attempt.
+    AttemptsExhausted,
+}
+
+impl fmt::Display for DeadLetterReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DeadLetterReason::UnknownTask => "unknown task",
+            DeadLetterReason::UndecodableArguments => "undecodable arguments",
+            DeadLetterReason::MalformedMessage => "malformed message",
+            DeadLetterReason::AttemptsExhausted => "attempts exhausted",
+        })
+    }
+}
+
+/// A message in the dead-letter queue.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// The id (for a malformed message, one made up by the backend).
+    pub id: TaskId,
+    /// The queue it came from.
+    pub queue: String,
+    /// Why it is here.
+    pub reason: DeadLetterReason,
+    /// The details: the error, the unknown name, the decoder's complaint.
+    pub message: String,
+    /// The envelope, when it could be decoded.
+    pub envelope: Option<Envelope>,
+    /// The raw message, when it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<String>,
+    /// When it was dead-lettered.
+    pub at: Timestamp,
+}

@@ -1,0 +1,220 @@
+//! The task registry: every `#[task]` linked into the binary, by name.
+//!
+//! `#[task]` submits a [`TaskEntry`] at link time with `inventory`; [`Registry::global`] collects
+//! them into a map the first time a worker needs it, and refuses duplicate names, naming both
+//! declarations. [`Registry::register`] adds a task by hand, for a crate whose tasks the linker
+//! would otherwise drop (nothing else in the binary refers to it).
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::sync::OnceLock;
+
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+
+use crate::context::Context;
+use crate::error::RegistryError;
+use crate::message::{FailureKind, Payload, TaskFailure};
+use crate::task::{Task, TaskOptions};
+
+/// The type-erased body of a task: decode the arguments (an error means the message is
+/// poison), then run and encode the result.
+pub type RunFn = fn(
+    &Payload,
+    Context,
+) -> Result<BoxFuture<'static, Result<Payload, TaskFailure>>, serde_json::Error>;
+
+/// One registered task: its name, options, where it is declared, and how to run it.
+pub struct TaskEntry {
+    /// The task's name.
+    pub name: &'static str,
+    /// Its declared options.
+    pub options: TaskOptions,
+    /// Runs it from its serialized arguments.
+    pub run: RunFn,
+    /// The source file that declares it.
+    pub file: &'static str,
+    /// The line.
+    pub line: u32,
+    /// The Rust type behind it (tells a duplicate name from the same task registered twice).
+    pub type_name: fn() -> &'static str,
+}
+
+impl fmt::Debug for TaskEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskEntry")
+            .field("name", &self.name)
+            .field("options", &self.options)
+            .field("at", &format_args!("{}:{}", self.file, self.line))
+            .finish()
+    }
+}
+
+impl TaskEntry {
+    /// The entry of task `T`, declared at `file:line`.
+    pub const fn of<T: Task>(file: &'static str, line: u32) -> Self {
+        TaskEntry {
+            name: T::NAME,
+            options: T::OPTIONS,
+            run: run_erased::<T>,
+            file,
+            line,
+            type_name: std::any::type_name::<T>,
+        }
+    }
+
+    /// Where the task is declared, as `file:line`.
+    pub fn location(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
+}
+
+inventory::collect!(TaskEntry);
+
+fn run_erased<T: Task>(
+    args: &Payload,
+    ctx: Context,
+) -> Result<BoxFuture<'static, Result<Payload, TaskFailure>>, serde_json::Error> {
+    let task: T = args.decode()?;
+    Ok(async move {
+        match task.run(ctx).await {
+            Ok(out) => Payload::encode(&out).map_err(|e| {
+                TaskFailure::new(
+                    FailureKind::Error,
+                    format!("the task's result does not serialize: {e}"),
+                )
+            }),
+            Err(e) => Err(TaskFailure::new(FailureKind::Error, e.to_string())),
+        }
+    }
+    .boxed())
+}
+
+/// Task names to entries.
+#[derive(Debug, Default)]
+pub struct Registry {
+    tasks: HashMap<&'static str, &'static TaskEntry>,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every task linked into the binary, checked for duplicate names.
+    ///
+    /// # Errors
+    /// [`RegistryError::DuplicateName`] naming both declarations of a name.
+    pub fn from_inventory() -> Result<Self, RegistryError> {
+        let mut registry = Self::new();
+        for entry in inventory::iter::<TaskEntry> {
+            registry.insert(entry)?;
+        }
+        Ok(registry)
+    }
+
+    /// The registry of every task linked into the binary, built once.
+    ///
+    /// ```
+    /// #[taskq::task]
+    /// async fn ping() -> String {
+    ///     "pong".to_string()
+    /// }
+    ///
+    /// let registry = taskq::Registry::global().unwrap();
+    /// assert!(registry.get(<ping as taskq::Task>::NAME).is_some());
+    /// ```
+    ///
+    /// # Errors
+    /// [`RegistryError::DuplicateName`], on every call, if two tasks share a name.
+    pub fn global() -> Result<&'static Registry, RegistryError> {
+        static GLOBAL: OnceLock<Result<Registry, RegistryError>> = OnceLock::new();
+        match GLOBAL.get_or_init(Registry::from_inventory) {
+            Ok(r) => Ok(r),
+            Err(RegistryError::DuplicateName {
+                name,
+                first,
+                second,
+            }) => Err(RegistryError::DuplicateName {
+                name: name.clone(),
+                first: first.clone(),
+                second: second.clone(),
+            }),
+        }
+    }
+
+    /// Adds task `T` by hand.
+    ///
+    /// # Errors
+    /// [`RegistryError::DuplicateName`] if another task already has its name.
+    pub fn register<T: Task>(&mut self) -> Result<&mut Self, RegistryError> {
+        let entry: &'static TaskEntry = Box::leak(Box::new(TaskEntry::of::<T>("<registered by hand>", 0)));
+        self.insert(entry)?;
+        Ok(self)
+    }
+
+    fn insert(&mut self, entry: &'static TaskEntry) -> Result<(), RegistryError> {
+        if let Some(prev) = self.tasks.get(entry.name) {
+            if std::ptr::eq(*prev, entry) || (prev.type_name)() == (entry.type_name)() {
+                return Ok(());
+            }
+            let (mut a, mut b) = (prev.location(), entry.location());
+            if a > b {
+                std::mem::swap(&mut a, &mut b);
+            }
+            return Err(RegistryError::DuplicateName {
+                name: entry.name.to_owned(),
+                first: a,
+                second: b,
+            });
+        }
+        self.tasks.insert(entry.name, entry);
+        Ok(())
+    }
+
+    /// Adds every task of `other`.
+    ///
+    /// # Errors
+    /// [`RegistryError::DuplicateName`] if a name is in both, for different tasks.
+    pub fn merge(&mut self, other: &Registry) -> Result<(), RegistryError> {
+        for entry in other.tasks.values() {
+            self.insert(entry)?;
+        }
+        Ok(())
+    }
+
+    /// The task named `name`.
+    pub fn get(&self, name: &str) -> Option<&'static TaskEntry> {
+        self.tasks.get(name).copied()
+    }
+
+    /// How many tasks.
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+
+    /// The entries, in no particular order.
+    pub fn entries(&self) -> impl Iterator<Item = &'static TaskEntry> + '_ {
+        self.tasks.values().copied()
+    }
+
+    /// The queues the tasks are declared on, sorted.
+    pub fn queues(&self) -> Vec<String> {
+        let set: BTreeSet<&str> = self.tasks.values().map(|e| e.options.queue).collect();
+        set.into_iter().map(str::to_owned).collect()
+    }
+}
+
+impl Clone for Registry {
+    fn clone(&self) -> Self {
+        Self {
+            tasks: self.tasks.clone(),
+        }
+    }
+}

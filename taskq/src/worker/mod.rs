@@ -1,0 +1,696 @@
+//! The worker: fetches tasks, runs them with limits, and records what happened.
+//!
+//! ```text
+//!   fetch loop ── free slots? ──► backend.fetch(max = free slots) ──► spawn one runner per task
+//!        ▲                                                               │
+//!        └──── slot freed ◄──── runner: decode → run (timeout, panics    │
+//!                               caught, cancellable) → outcome ◄─────────┘
+//!                                   │ success / final failure    │ failure, attempts left
+//!                                   ▼                            ▼
+//!                          acker: complete(batch)       backend.retry(backoff)
+//!   extender: every lease/3, extend all running leases; stop the ones revoked or lost
+//! ```
+//!
+//! `taskq::worker::run()` is the whole main of a worker binary. [`Worker::builder`] sets the
+//! same things by hand.
+//!
+//! Shutdown is warm first: stop fetching and let running tasks finish within the grace period.
+//! Then cold (a second signal, or the grace deadline): stop the running tasks and hand their
+//! messages back to the backend, uncounted, for another worker.
+
+mod runner;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::backend::{Completion, FetchRequest, LeaseStatus};
+use crate::client::Client;
+use crate::error::{ConfigError, Error};
+use crate::message::{Lease, TaskId};
+use crate::registry::Registry;
+use crate::task::Task;
+
+/// Environment variable: the comma-separated queues a worker serves (default: every queue a
+/// registered task names).
+pub const QUEUES_ENV: &str = "TASKQ_QUEUES";
+/// Environment variable: how many tasks a worker runs at once.
+pub const CONCURRENCY_ENV: &str = "TASKQ_CONCURRENCY";
+
+/// How many tasks run at once unless configured.
+pub const DEFAULT_CONCURRENCY: usize = 64;
+
+/// How far a worker is in stopping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stop {
+    /// Running.
+    No,
+    /// Warm: no new tasks; running ones finish within the grace period.
+    Warm,
+    /// Cold: running tasks are stopped and handed back.
+    Cold,
+}
+
+/// What a worker did, returned when it stops.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WorkerReport {
+    /// Attempts that succeeded.
+    pub succeeded: u64,
+    /// Tasks that failed for good (and went to the dead-letter queue).
+    pub failed: u64,
+    /// Attempts that failed and were scheduled again.
+    pub retried: u64,
+    /// Poison messages sent to the dead-letter queue (unknown task, undecodable arguments,
+    /// too many deliveries).
+    pub rejected: u64,
+    /// Tasks stopped because they were revoked or their lease was lost.
+    pub cancelled: u64,
+    /// Tasks handed back at a cold shutdown.
+    pub released: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    succeeded: AtomicU64,
+    failed: AtomicU64,
+    retried: AtomicU64,
+    rejected: AtomicU64,
+    cancelled: AtomicU64,
+    released: AtomicU64,
+}
+
+impl Counters {
+    fn report(&self) -> WorkerReport {
+        WorkerReport {
+            succeeded: self.succeeded.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            retried: self.retried.load(Ordering::Relaxed),
+            rejected: self.rejected.load(Ordering::Relaxed),
+            cancelled: self.cancelled.load(Ordering::Relaxed),
+            released: self.released.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Why a running task is being stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Interrupt {
+    Revoked,
+    LeaseLost,
+    Shutdown,
+}
+
+struct Running {
+    lease: Lease,
+    cancel: CancellationToken,
+    why: Arc<Mutex<Option<Interrupt>>>,
+}
+
+/// What every runner of one worker shares.
+struct Shared {
+    client: Client,
+    registry: Registry,
+    running: Mutex<HashMap<TaskId, Running>>,
+    acks: mpsc::UnboundedSender<Completion>,
+    counters: Counters,
+}
+
+impl Shared {
+    fn interrupt_all(&self, why: Interrupt) {
+        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        for r in running.values() {
+            interrupt(r, why);
+        }
+    }
+}
+
+fn interrupt(r: &Running, why: Interrupt) {
+    if let Ok(mut slot) = r.why.lock() {
+        slot.get_or_insert(why);
+    }
+    r.cancel.cancel();
+}
+
+/// Builds and starts a worker.
+///
+/// ```
+/// # use std::time::Duration;
+/// #[taskq::task(queue = "images")]
+/// fn thumbnail(width: u32) -> u32 {
+///     width / 4
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), taskq::Error> {
+/// let client = taskq::Client::memory();
+/// let worker = taskq::Worker::builder()
+///     .client(client.clone())
+///     .queues(["images"])
+///     .concurrency(8)
+///     .grace_period(Duration::from_secs(5))
+///     .spawn()?;
+/// let h = thumbnail::new(800).delay_on(&client).await?;
+/// assert_eq!(h.get().await?, 200);
+/// let report = worker.shutdown().await?;
+/// assert_eq!(report.succeeded, 1);
+/// # Ok(())
+/// # }
+/// ```
+pub struct WorkerBuilder {
+    client: Option<Client>,
+    registry: Option<Registry>,
+    extra: Vec<fn(&mut Registry) -> Result<(), crate::error::RegistryError>>,
+    queues: Option<Vec<String>>,
+    concurrency: usize,
+    prefetch: usize,
+    grace: Duration,
+    lease: Duration,
+    fetch_wait: Duration,
+    shutdown: Option<BoxFuture<'static, ()>>,
+}
+
+impl std::fmt::Debug for WorkerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerBuilder")
+            .field("queues", &self.queues)
+            .field("concurrency", &self.concurrency)
+            .field("prefetch", &self.prefetch)
+            .field("grace", &self.grace)
+            .field("lease", &self.lease)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The namespace of [`Worker::builder`].
+#[derive(Debug)]
+pub struct Worker;
+
+impl Worker {
+    /// A builder with the defaults: the process-wide client, every registered task, the queues
+    /// they name, 64 tasks at once, 30 s grace period, 30 s leases.
+    pub fn builder() -> WorkerBuilder {
+        WorkerBuilder {
+            client: None,
+            registry: None,
+            extra: Vec::new(),
+            queues: None,
+            concurrency: DEFAULT_CONCURRENCY,
+            prefetch: 256,
+            grace: Duration::from_secs(30),
+            lease: Duration::from_secs(30),
+            fetch_wait: Duration::from_secs(5),
+            shutdown: None,
+        }
+    }
+}
+
+impl WorkerBuilder {
+    /// Reads `TASKQ_QUEUES` and `TASKQ_CONCURRENCY` (the client reads `TASKQ_URL`).
+    ///
+    /// # Errors
+    /// [`ConfigError::BadEnv`] for a value that does not parse.
+    pub fn from_env(mut self) -> Result<Self, Error> {
+        if let Ok(q) = std::env::var(QUEUES_ENV) {
+            let queues: Vec<String> = q
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if !queues.is_empty() {
+                self.queues = Some(queues);
+            }
+        }
+        if let Ok(c) = std::env::var(CONCURRENCY_ENV) {
+            self.concurrency = c
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or(ConfigError::BadEnv {
+                    name: CONCURRENCY_ENV,
+                    value: c.clone(),
+                    expected: "a whole number of at least 1",
+                })?;
+        }
+        Ok(self)
+    }
+
+    /// The client to fetch through (default: [`Client::global`]).
+    pub fn client(mut self, client: Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// The tasks to serve (default: [`Registry::global`], every `#[task]` linked in).
+    pub fn registry(mut self, registry: Registry) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// Serves task `T` too: for a task the linker dropped from the link-time registry.
+    pub fn register<T: Task>(mut self) -> Self {
+        self.extra.push(|r| r.register::<T>().map(|_| ()));
+        self
+    }
+
+    /// The queues to serve (default: every queue a registered task names).
+    pub fn queues<I, S>(mut self, queues: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.queues = Some(queues.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// How many tasks run at once (at least 1).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// At most this many tasks per fetch, and never more than free slots (at least 1).
+    pub fn prefetch(mut self, n: usize) -> Self {
+        self.prefetch = n.max(1);
+        self
+    }
+
+    /// How long running tasks may take to finish after a warm shutdown begins.
+    pub fn grace_period(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// How long a lease lasts without extension; the worker extends its leases every third of
+    /// it. A killed worker's tasks come back after about this long.
+    pub fn lease_duration(mut self, lease: Duration) -> Self {
+        self.lease = lease.max(Duration::from_millis(30));
+        self
+    }
+
+    /// How long one fetch blocks waiting for work before it checks in again.
+    pub fn fetch_wait(mut self, wait: Duration) -> Self {
+        self.fetch_wait = wait;
+        self
+    }
+
+    /// Begins a warm shutdown when `signal` completes.
+    pub fn shutdown_on(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.shutdown = Some(signal.boxed());
+        self
+    }
+
+    /// Starts the worker on the current tokio runtime and returns a handle to stop it.
+    ///
+    /// # Errors
+    /// [`Error::Registry`] if two tasks share a name; [`ConfigError::NoQueues`].
+    pub fn spawn(self) -> Result<WorkerHandle, Error> {
+        let (stop_tx, stop_rx) = watch::channel(Stop::No);
+        let stop_tx = Arc::new(stop_tx);
+        let prepared = self.prepare()?;
+        if let Some(signal) = prepared.4 {
+            let tx = stop_tx.clone();
+            tokio::spawn(async move {
+                signal.await;
+                tx.send_if_modified(|s| raise(s, Stop::Warm));
+            });
+        }
+        let join = tokio::spawn(run_worker(prepared.0, prepared.1, prepared.2, prepared.3, stop_rx));
+        Ok(WorkerHandle {
+            stop: stop_tx,
+            join,
+        })
+    }
+
+    /// Runs the worker until its shutdown signal ([`shutdown_on`](Self::shutdown_on)) has
+    /// completed and the running tasks are done or handed back.
+    ///
+    /// # Errors
+    /// As [`spawn`](Self::spawn).
+    pub async fn run(self) -> Result<WorkerReport, Error> {
+        self.spawn()?.join().await
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn prepare(
+        mut self,
+    ) -> Result<
+        (
+            Option<Client>,
+            Registry,
+            Vec<String>,
+            Settings,
+            Option<BoxFuture<'static, ()>>,
+        ),
+        Error,
+    > {
+        let mut registry = match self.registry.take() {
+            Some(r) => r,
+            None => Registry::global()?.clone(),
+        };
+        for add in &self.extra {
+            add(&mut registry)?;
+        }
+        let queues = match self.queues.take() {
+            Some(q) => q,
+            None => registry.queues(),
+        };
+        if queues.is_empty() {
+            return Err(ConfigError::NoQueues.into());
+        }
+        let settings = Settings {
+            concurrency: self.concurrency,
+            prefetch: self.prefetch,
+            grace: self.grace,
+            lease: self.lease,
+            fetch_wait: self.fetch_wait,
+        };
+        Ok((self.client, registry, queues, settings, self.shutdown))
+    }
+}
+
+fn raise(current: &mut Stop, to: Stop) -> bool {
+    if to > *current {
+        *current = to;
+        true
+    } else {
+        false
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Settings {
+    concurrency: usize,
+    prefetch: usize,
+    grace: Duration,
+    lease: Duration,
+    fetch_wait: Duration,
+}
+
+/// A running worker.
+#[derive(Debug)]
+pub struct WorkerHandle {
+    stop: Arc<watch::Sender<Stop>>,
+    join: JoinHandle<Result<WorkerReport, Error>>,
+}
+
+impl WorkerHandle {
+    /// Asks the worker to stop, warm or cold; does not wait.
+    pub fn signal(&self, stop: Stop) {
+        self.stop.send_if_modified(|s| raise(s, stop));
+    }
+
+    /// Warm shutdown: stops fetching, lets running tasks finish (handing back whatever is left at
+    /// the grace deadline), and waits.
+    ///
+    /// # Errors
+    /// [`Error::WorkerCrashed`] if the worker panicked.
+    pub async fn shutdown(self) -> Result<WorkerReport, Error> {
+        self.signal(Stop::Warm);
+        self.join().await
+    }
+
+    /// Cold shutdown: stops running tasks at once, hands them back, and waits.
+    ///
+    /// # Errors
+    /// [`Error::WorkerCrashed`] if the worker panicked.
+    pub async fn stop_now(self) -> Result<WorkerReport, Error> {
+        self.signal(Stop::Cold);
+        self.join().await
+    }
+
+    /// Waits for the worker to stop by itself.
+    ///
+    /// # Errors
+    /// [`Error::WorkerCrashed`] if the worker panicked.
+    pub async fn join(self) -> Result<WorkerReport, Error> {
+        self.join
+            .await
+            .map_err(|source| Error::WorkerCrashed { source })?
+    }
+}
+
+/// Runs a worker for every task linked into the binary, configured from the environment
+/// (`TASKQ_URL`, `TASKQ_QUEUES`, `TASKQ_CONCURRENCY`), until Ctrl-C or SIGTERM. The first signal
+/// begins a warm shutdown; a second one makes it cold.
+///
+/// ```no_run
+/// #[tokio::main]
+/// async fn main() -> Result<(), taskq::Error> {
+///     taskq::worker::run().await?;
+///     Ok(())
+/// }
+/// ```
+///
+/// # Errors
+/// A configuration error, a duplicate task name, or a backend that cannot be reached at start.
+pub async fn run() -> Result<WorkerReport, Error> {
+    let client = Client::global().await?;
+    let handle = Worker::builder()
+        .from_env()?
+        .client(client.clone())
+        .spawn()?;
+    let stop = handle.stop.clone();
+    tokio::spawn(async move {
+        for level in [Stop::Warm, Stop::Cold] {
+            signal().await;
+            tracing::info!(?level, "signal received, shutting down");
+            stop.send_if_modified(|s| raise(s, level));
+        }
+    });
+    handle.join().await
+}
+
+async fn signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn run_worker(
+    client: Option<Client>,
+    registry: Registry,
+    queues: Vec<String>,
+    settings: Settings,
+    mut stop: watch::Receiver<Stop>,
+) -> Result<WorkerReport, Error> {
+    let client = match client {
+        Some(c) => c,
+        None => Client::global().await?,
+    };
+    let backend = client.backend().clone();
+    let (ack_tx, ack_rx) = mpsc::unbounded_channel();
+    let shared = Arc::new(Shared {
+        client,
+        registry,
+        running: Mutex::new(HashMap::new()),
+        acks: ack_tx,
+        counters: Counters::default(),
+    });
+    tracing::info!(
+        backend = backend.name(),
+        queues = ?queues,
+        tasks = shared.registry.len(),
+        concurrency = settings.concurrency,
+        "worker started"
+    );
+
+    let acker = tokio::spawn(acker(backend.clone(), ack_rx));
+    let extender_stop = CancellationToken::new();
+    let extender = tokio::spawn(extender(
+        shared.clone(),
+        settings.lease,
+        extender_stop.clone(),
+    ));
+
+    let slots = Arc::new(Semaphore::new(settings.concurrency));
+    let tracker = TaskTracker::new();
+    let mut failures = 0u32;
+
+    'fetching: loop {
+        if *stop.borrow() != Stop::No {
+            break;
+        }
+        let first = tokio::select! {
+            permit = slots.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            _ = stop.changed() => continue,
+        };
+        let mut permits = vec![first];
+        while permits.len() < settings.prefetch {
+            match slots.clone().try_acquire_owned() {
+                Ok(p) => permits.push(p),
+                Err(_) => break,
+            }
+        }
+        let request = FetchRequest {
+            queues: &queues,
+            max: permits.len(),
+            lease: settings.lease,
+            wait: settings.fetch_wait,
+        };
+        let fetched = tokio::select! {
+            r = backend.fetch(request) => r,
+            _ = wait_for(&mut stop, Stop::Warm) => break 'fetching,
+        };
+        let deliveries = match fetched {
+            Ok(d) => {
+                failures = 0;
+                d
+            }
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                let pause = reconnect_delay(failures);
+                tracing::warn!(error = %e, retry_in = ?pause, "fetch failed");
+                drop(permits);
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = wait_for(&mut stop, Stop::Warm) => break 'fetching,
+                }
+                continue;
+            }
+        };
+        permits.truncate(deliveries.len());
+        for (delivery, permit) in deliveries.into_iter().zip(permits) {
+            let shared = shared.clone();
+            tracker.spawn(async move {
+                runner::run(&shared, delivery).await;
+                drop(permit);
+            });
+        }
+    }
+
+    // Warm: let running tasks finish within the grace period, unless told to stop cold.
+    tracker.close();
+    let warm_done = tokio::select! {
+        _ = tracker.wait() => true,
+        _ = tokio::time::sleep(settings.grace) => false,
+        _ = wait_for(&mut stop, Stop::Cold) => false,
+    };
+    if !warm_done {
+        let left = shared.running.lock().map(|r| r.len()).unwrap_or(0);
+        tracing::warn!(running = left, "cold shutdown: stopping running tasks and handing them back");
+        shared.interrupt_all(Interrupt::Shutdown);
+        // Runners hand their tasks back as soon as they see the cancellation; a sync task stuck
+        // on the blocking pool cannot be stopped, and its lease will expire instead.
+        let _ = tokio::time::timeout(Duration::from_secs(5), tracker.wait()).await;
+    }
+    extender_stop.cancel();
+    let _ = extender.await;
+    let report = shared.counters.report();
+    drop(shared);
+    // Every runner is done (or abandoned), so the only sender left is gone with `shared`: the
+    // acker drains what is queued and stops.
+    let _ = tokio::time::timeout(Duration::from_secs(10), acker).await;
+    tracing::info!(?report, "worker stopped");
+    Ok(report)
+}
+
+async fn wait_for(stop: &mut watch::Receiver<Stop>, level: Stop) {
+    // An error means the sender is gone: nobody can stop us any more, so never complete.
+    if stop.wait_for(|s| *s >= level).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+fn reconnect_delay(failures: u32) -> Duration {
+    crate::message::Backoff {
+        base_ms: 50,
+        cap_ms: 5_000,
+        jitter: true,
+    }
+    .delay(failures)
+    .max(Duration::from_millis(10))
+}
+
+/// Records completions in batches: whatever finished while the previous batch was being written
+/// goes in the next one.
+async fn acker(backend: Arc<dyn crate::backend::Backend>, mut rx: mpsc::UnboundedReceiver<Completion>) {
+    let mut batch = Vec::with_capacity(256);
+    while rx.recv_many(&mut batch, 512).await > 0 {
+        let mut failures = 0u32;
+        loop {
+            match backend.complete(batch.clone()).await {
+                Ok(_) => break,
+                Err(e) => {
+                    failures += 1;
+                    // The leases keep the tasks safe: if we never get through, they are
+                    // redelivered after the lease expires.
+                    if failures > 40 {
+                        tracing::error!(error = %e, lost = batch.len(), "giving up on recording results; the tasks will be redelivered");
+                        break;
+                    }
+                    let pause = reconnect_delay(failures);
+                    tracing::warn!(error = %e, retry_in = ?pause, "recording results failed");
+                    tokio::time::sleep(pause).await;
+                }
+            }
+        }
+        batch.clear();
+    }
+}
+
+/// Extends the leases of every running task once per third of the lease, and stops the tasks
+/// that were revoked or whose lease is lost.
+async fn extender(shared: Arc<Shared>, lease: Duration, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(lease / 3);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.cancelled() => return,
+        }
+        let leases: Vec<Lease> = {
+            let running = shared.running.lock().unwrap_or_else(|e| e.into_inner());
+            running.values().map(|r| r.lease.clone()).collect()
+        };
+        if leases.is_empty() {
+            continue;
+        }
+        match shared.client.backend().extend(&leases, lease).await {
+            Ok(statuses) => {
+                let running = shared.running.lock().unwrap_or_else(|e| e.into_inner());
+                for (lease, status) in leases.iter().zip(statuses) {
+                    let why = match status {
+                        LeaseStatus::Held => continue,
+                        LeaseStatus::Cancelled => Interrupt::Revoked,
+                        _ => Interrupt::LeaseLost,
+                    };
+                    if let Some(r) = running.get(&lease.id).filter(|r| r.lease == *lease) {
+                        interrupt(r, why);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "extending leases failed"),
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! One delivery's run: checks, the task itself under its limits, and what to record after.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::{Interrupt, Running, Shared};
+use crate::backend::Completion;
+use crate::context::Context;
+use crate::message::{DeadLetterReason, Delivery, Envelope, FailureKind, Lease, Outcome, TaskFailure};
+use crate::state::{emit, EventKind};
+
+/// How an attempt ended.
+enum Ending {
+    Finished(Result<crate::message::Payload, TaskFailure>),
+    Interrupted(Interrupt),
+}
+
+pub(super) async fn run(shared: &Arc<Shared>, delivery: Delivery) {
+    let Delivery { envelope: env, lease } = delivery;
+
+    if env.attempt > env.max_attempts {
+        let failure = TaskFailure::new(
+            FailureKind::Rejected,
+            format!(
+                "delivered {} times without finishing (at most {} allowed): its workers died or lost the lease",
+                env.attempt, env.max_attempts
+            ),
+        );
+        reject(shared, &env, &lease, DeadLetterReason::AttemptsExhausted, failure).await;
+        return;
+    }
+    let Some(entry) = shared.registry.get(&env.task) else {
+        let failure = TaskFailure::new(
+            FailureKind::Rejected,
+            format!(
+                "unknown task `{}`: no task of that name is registered with this worker",
+                env.task
+            ),
+        );
+        reject(shared, &env, &lease, DeadLetterReason::UnknownTask, failure).await;
+        return;
+    };
+
+    let cancel = CancellationToken::new();
+    let why = Arc::new(Mutex::new(None));
+    let ctx = Context::for_delivery(&env, lease.clone(), cancel.clone(), shared.client.clone());
+    let task = match (entry.run)(&env.args, ctx.clone()) {
+        Ok(fut) => fut,
+        Err(e) => {
+            let failure = TaskFailure::new(
+                FailureKind::Rejected,
+                format!("the arguments of `{}` do not decode: {e}", env.task),
+            );
+            reject(shared, &env, &lease, DeadLetterReason::UndecodableArguments, failure).await;
+            return;
+        }
+    };
+    {
+        let mut running = shared.running.lock().unwrap_or_else(|e| e.into_inner());
+        running.insert(
+            env.id,
+            Running {
+                lease: lease.clone(),
+                cancel: cancel.clone(),
+                why: why.clone(),
+            },
+        );
+    }
+    emit(EventKind::Started, env.id, &env.task, env.attempt, None);
+
+    let span = tracing::info_span!("task", id = %env.id, name = %env.task, attempt = env.attempt);
+    let timeout = env.timeout();
+    let attempt = async {
+        let caught = AssertUnwindSafe(ctx.clone().scope(task)).catch_unwind();
+        let result = match timeout {
+            Some(limit) => match tokio::time::timeout(limit, caught).await {
+                Ok(r) => r,
+                Err(_) => {
+                    return Err(TaskFailure::new(
+                        FailureKind::Timeout,
+                        format!("timed out after {}", fmt_duration(limit)),
+                    ))
+                }
+            },
+            None => caught.await,
+        };
+        match result {
+            Ok(r) => r,
+            Err(panic) => Err(TaskFailure::new(FailureKind::Panic, panic_message(&*panic))),
+        }
+    }
+    .instrument(span);
+    let ending = tokio::select! {
+        biased;
+        _ = cancel.cancelled() => {
+            let why = why.lock().ok().and_then(|w| *w).unwrap_or(Interrupt::Shutdown);
+            Ending::Interrupted(why)
+        }
+        r = attempt => Ending::Finished(r),
+    };
+    {
+        let mut running = shared.running.lock().unwrap_or_else(|e| e.into_inner());
+        running.remove(&env.id);
+    }
+    let counters = &shared.counters;
+    let backend = shared.client.backend();
+    match ending {
+        Ending::Finished(Ok(payload)) => {
+            counters.succeeded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            emit(EventKind::Succeeded, env.id, &env.task, env.attempt, None);
+            ack(shared, &env, lease, Outcome::Success(payload));
+        }
+        Ending::Finished(Err(failure)) => {
+            tracing::debug!(id = %env.id, task = %env.task, attempt = env.attempt, error = %failure, "attempt failed");
+            if env.attempt < env.max_attempts {
+                let delay = ctx
+                    .requested_retry()
+                    .unwrap_or_else(|| env.backoff.delay(env.attempt));
+                match backend.retry(&lease, delay, &failure).await {
+                    Ok(_) => {
+                        counters.retried.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        emit(EventKind::Retried, env.id, &env.task, env.attempt, Some(failure.to_string()));
+                    }
+                    // The lease keeps the task: it is redelivered when the lease expires.
+                    Err(e) => tracing::warn!(id = %env.id, error = %e, "could not schedule the retry"),
+                }
+            } else {
+                counters.failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::warn!(id = %env.id, task = %env.task, error = %failure, "task failed for good");
+                emit(EventKind::Failed, env.id, &env.task, env.attempt, Some(failure.to_string()));
+                dead_letter(shared, &env, &lease, DeadLetterReason::AttemptsExhausted, failure).await;
+            }
+        }
+        Ending::Interrupted(Interrupt::Revoked) => {
+            counters.cancelled.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            emit(EventKind::Cancelled, env.id, &env.task, env.attempt, Some("revoked while running".into()));
+            let failure = TaskFailure::new(FailureKind::Cancelled, "revoked while running");
+            ack(shared, &env, lease, Outcome::Failure(failure));
+        }
+        Ending::Interrupted(Interrupt::LeaseLost) => {
+            // Another worker has (or had) it: write nothing.
+            counters.cancelled.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::warn!(id = %env.id, "lease lost; stopped the task without recording anything");
+        }
+        Ending::Interrupted(Interrupt::Shutdown) => {
+            counters.released.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if let Err(e) = backend.release(vec![lease]).await {
+                tracing::warn!(id = %env.id, error = %e, "could not hand the task back; it returns when its lease expires");
+            }
+        }
+    }
+}
+
+fn ack(shared: &Shared, env: &Envelope, lease: Lease, outcome: Outcome) {
+    let completion = Completion {
+        lease,
+        outcome,
+        result_ttl: env.result_ttl(),
+        reply_to: env.reply_to.clone(),
+    };
+    // The acker lives as long as the worker; if it is gone the lease brings the task back.
+    let _ = shared.acks.send(completion);
+}
+
+async fn reject(
+    shared: &Shared,
+    env: &Envelope,
+    lease: &Lease,
+    reason: DeadLetterReason,
+    failure: TaskFailure,
+) {
+    shared
+        .counters
+        .rejected
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tracing::warn!(id = %env.id, task = %env.task, %reason, error = %failure.message, "rejected a message");
+    dead_letter(shared, env, lease, reason, failure).await;
+}
+
+async fn dead_letter(
+    shared: &Shared,
+    env: &Envelope,
+    lease: &Lease,
+    reason: DeadLetterReason,
+    failure: TaskFailure,
+) {
+    let ttl = env
+        .result_ttl()
+        .or(Some(crate::task::DEFAULT_RESULT_TTL))
+        .filter(|_| env.result_ttl_ms.is_some());
+    let result = shared
+        .client
+        .backend()
+        .dead_letter(lease, reason, &failure, ttl, env.reply_to.clone())
+        .await;
+    match result {
+        Ok(_) => emit(
+            EventKind::DeadLettered,
+            env.id,
+            &env.task,
+            env.attempt,
+            Some(format!("{reason}: {}", failure.message)),
+        ),
+        Err(e) => {
+            tracing::warn!(id = %env.id, error = %e, "could not dead-letter; the message returns when its lease expires")
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with a non-string payload".to_owned());
+    format!("panicked: {text}")
+}
+
+fn fmt_duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}

@@ -194,6 +194,9 @@ pub trait Backend: Send + Sync + 'static {
     async fn queue_stats(&self, queue: &str) -> Result<QueueStats, BackendError>;
 }
 
+/// What a [`BackendFactory`] returns: the connected backend, once connected.
+pub type Connecting = BoxFuture<'static, Result<Arc<dyn Backend>, BackendError>>;
+
 /// A way to build a backend from a URL, registered at link time by the crate that provides it.
 ///
 /// `taskq` registers `memory://`; `taskq-redis` registers `redis://` and `rediss://`. A backend
@@ -203,7 +206,7 @@ pub struct BackendFactory {
     /// The URL scheme, without `://`.
     pub scheme: &'static str,
     /// Connects.
-    pub connect: fn(&str) -> BoxFuture<'static, Result<Arc<dyn Backend>, BackendError>>,
+    pub connect: fn(&str) -> Connecting,
 }
 
 inventory::collect!(BackendFactory);

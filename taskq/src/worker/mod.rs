@@ -140,6 +140,8 @@ fn interrupt(r: &Running, why: Interrupt) {
     r.cancel.cancel();
 }
 
+type RegisterFn = fn(&mut Registry) -> Result<(), crate::error::RegistryError>;
+
 /// Builds and starts a worker.
 ///
 /// ```
@@ -168,7 +170,7 @@ fn interrupt(r: &Running, why: Interrupt) {
 pub struct WorkerBuilder {
     client: Option<Client>,
     registry: Option<Registry>,
-    extra: Vec<fn(&mut Registry) -> Result<(), crate::error::RegistryError>>,
+    extra: Vec<RegisterFn>,
     queues: Option<Vec<String>>,
     concurrency: usize,
     prefetch: usize,

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Sets up what the test suite needs on a fresh Debian machine, then runs the whole suite.
+#
+#   ./scripts/test.sh            # everything
+#   ./scripts/test.sh -p taskq   # extra arguments go to `cargo test`
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "need root to run: $*" >&2; exit 1; fi
+}
+
+# The Redis tests start their own private redis-server on a free port.
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "installing redis-server (the Redis tests start private servers)..."
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+fi
+
+cargo test --workspace --all-targets "$@"
+cargo test --workspace --doc "$@"

@@ -319,15 +319,15 @@ impl WorkerBuilder {
     pub fn spawn(self) -> Result<WorkerHandle, Error> {
         let (stop_tx, stop_rx) = watch::channel(Stop::No);
         let stop_tx = Arc::new(stop_tx);
-        let prepared = self.prepare()?;
-        if let Some(signal) = prepared.4 {
+        let mut prepared = self.prepare()?;
+        if let Some(signal) = prepared.shutdown.take() {
             let tx = stop_tx.clone();
             tokio::spawn(async move {
                 signal.await;
                 tx.send_if_modified(|s| raise(s, Stop::Warm));
             });
         }
-        let join = tokio::spawn(run_worker(prepared.0, prepared.1, prepared.2, prepared.3, stop_rx));
+        let join = tokio::spawn(run_worker(prepared, stop_rx));
         Ok(WorkerHandle {
             stop: stop_tx,
             join,
@@ -343,19 +343,7 @@ impl WorkerBuilder {
         self.spawn()?.join().await
     }
 
-    #[allow(clippy::type_complexity)]
-    fn prepare(
-        mut self,
-    ) -> Result<
-        (
-            Option<Client>,
-            Registry,
-            Vec<String>,
-            Settings,
-            Option<BoxFuture<'static, ()>>,
-        ),
-        Error,
-    > {
+    fn prepare(mut self) -> Result<Prepared, Error> {
         let mut registry = match self.registry.take() {
             Some(r) => r,
             None => Registry::global()?.clone(),
@@ -370,15 +358,29 @@ impl WorkerBuilder {
         if queues.is_empty() {
             return Err(ConfigError::NoQueues.into());
         }
-        let settings = Settings {
-            concurrency: self.concurrency,
-            prefetch: self.prefetch,
-            grace: self.grace,
-            lease: self.lease,
-            fetch_wait: self.fetch_wait,
-        };
-        Ok((self.client, registry, queues, settings, self.shutdown))
+        Ok(Prepared {
+            client: self.client,
+            registry,
+            queues,
+            settings: Settings {
+                concurrency: self.concurrency,
+                prefetch: self.prefetch,
+                grace: self.grace,
+                lease: self.lease,
+                fetch_wait: self.fetch_wait,
+            },
+            shutdown: self.shutdown,
+        })
     }
+}
+
+/// A builder's settings, checked.
+struct Prepared {
+    client: Option<Client>,
+    registry: Registry,
+    queues: Vec<String>,
+    settings: Settings,
+    shutdown: Option<BoxFuture<'static, ()>>,
 }
 
 fn raise(current: &mut Stop, to: Stop) -> bool {
@@ -496,12 +498,16 @@ async fn signal() {
 }
 
 async fn run_worker(
-    client: Option<Client>,
-    registry: Registry,
-    queues: Vec<String>,
-    settings: Settings,
+    prepared: Prepared,
     mut stop: watch::Receiver<Stop>,
 ) -> Result<WorkerReport, Error> {
+    let Prepared {
+        client,
+        registry,
+        queues,
+        settings,
+        ..
+    } = prepared;
     let client = match client {
         Some(c) => c,
         None => Client::global().await?,

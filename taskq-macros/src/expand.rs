@@ -1,0 +1,382 @@
+//! Stage 3: the code of a checked task, and the fallback when it has mistakes.
+//!
+//! For `#[task(retries = 3)] pub async fn add(a: i64, b: i64) -> i64 { a + b }`:
+//!
+//! ```text
+//! pub struct add { pub a: i64, pub b: i64 }               // serde, named after the fn
+//! impl add { pub fn new(a: i64, b: i64) -> Call<add> }
+//! pub fn add(a: i64, b: i64) -> Call<add> { .. }         // only for an async fn without Context
+//! const _: () = {
+//!     async fn __taskq_body_add(a: i64, b: i64) -> i64 { a + b }   // the user's body
+//!     fn __taskq_run(task: add) -> impl Future<Output = i64> + Send { .. }
+//!     impl Task for add { .. }   impl Invoke for add { .. }
+//!     inventory::submit! { TaskEntry::of::<add>(file!(), line!()) }
+//! };
+//! ```
+//!
+//! Every path is absolute from the `taskq` root (or `crate = "..."`), so the expansion does not
+//! care what the user's module calls `Result`, `Box` or `Send`.
+
+use proc_macro2::{Literal, Span, TokenStream, TokenTree};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+use syn::{Attribute, Item, ItemFn, Meta};
+
+use crate::attr::{self, ResultTtl, TaskAttr};
+use crate::ctxt::Ctxt;
+use crate::model::{self, Kind, Output, Task};
+
+/// `#[task(args)] item`, expanded; on any mistake, the item unchanged plus every error.
+pub(crate) fn task(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut cx = Ctxt::new();
+    let options = attr::parse(&mut cx, args);
+    let func = match syn::parse2::<Item>(item.clone()) {
+        Ok(Item::Fn(func)) => Some(func),
+        Ok(_) => {
+            not_a_function(&mut cx, item.clone());
+            None
+        }
+        Err(err) => {
+            cx.syn_error(err);
+            None
+        }
+    };
+    let task = func
+        .as_ref()
+        .and_then(|func| model::check(&mut cx, func, &options.krate));
+    match task {
+        Some(task) if !cx.has_errors() => expand(&task, &options),
+        _ => fallback(&cx, func.as_ref(), item, &options.krate),
+    }
+}
+
+/// Blames the keyword of an item that is not a function (`struct`, `impl`, ...).
+fn not_a_function(cx: &mut Ctxt, item: TokenStream) {
+    let mut tokens = item.clone().into_iter().peekable();
+    let mut blamed = None;
+    while let Some(tt) = tokens.next() {
+        match &tt {
+            // An attribute: `#` then `[...]`.
+            TokenTree::Punct(p) if p.as_char() == '#' => {
+                tokens.next();
+            }
+            // A visibility: `pub` and maybe `(crate)`.
+            TokenTree::Ident(ident) if ident == "pub" => {
+                if let Some(TokenTree::Group(_)) = tokens.peek() {
+                    tokens.next();
+                }
+            }
+            _ => {
+                blamed = Some(tt);
+                break;
+            }
+        }
+    }
+    let has_fn = item
+        .into_iter()
+        .any(|tt| matches!(&tt, TokenTree::Ident(ident) if ident == "fn"));
+    let message = if has_fn {
+        "`#[task]` needs a function with a body"
+    } else {
+        "`#[task]` can only be applied to a function, as in `#[task] async fn send_email(to: String)`"
+    };
+    let span = blamed.map_or_else(Span::call_site, |tt| tt.span());
+    cx.error(span, message);
+}
+
+/// The user's item as written (less any second `#[task]`, already reported), and the errors:
+/// the function keeps existing, so its callers do not fail too.
+fn fallback(
+    cx: &Ctxt,
+    func: Option<&ItemFn>,
+    item: TokenStream,
+    krate: &syn::Path,
+) -> TokenStream {
+    let errors = cx.to_compile_errors();
+    let item = match func {
+        Some(func) => {
+            let mut func = func.clone();
+            func.attrs.retain(|a| !model::is_task_attr(a, krate));
+            func.into_token_stream()
+        }
+        None => item,
+    };
+    quote! {
+        #item
+        #errors
+    }
+}
+
+fn expand(task: &Task<'_>, options: &TaskAttr) -> TokenStream {
+    let krate = &options.krate;
+    let func = task.func;
+    let ident = task.ident();
+    let vis = &func.vis;
+    let plain_name = ident.unraw().to_string();
+    let span = ident.span();
+
+    // `#[cfg]` and `#[doc(hidden)]` of the function apply to everything generated for it.
+    let cfgs: Vec<&Attribute> = func
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cfg"))
+        .collect();
+    let hidden: Vec<&Attribute> = func.attrs.iter().filter(|a| is_doc_hidden(a)).collect();
+
+    let field_idents: Vec<_> = task.fields.iter().map(|f| &f.ident).collect();
+    let field_tys: Vec<_> = task.fields.iter().map(|f| &f.ty).collect();
+    let field_docs = field_idents
+        .iter()
+        .map(|ident| format!("The argument `{}`.", ident.unraw()));
+
+    // The struct.
+    let serde_path = options.serde_path();
+    let struct_doc = match task.kind {
+        Kind::Invoke => format!(
+            "The task [`{plain_name}()`], as its arguments: what is sent to a worker.\n\n\
+             `{plain_name}(..)` and `{plain_name}::new(..)` make a `Call` of it: `.delay()` it to \
+             run it on a worker, or `.await` it to run it here."
+        ),
+        Kind::AsyncWithContext | Kind::Blocking => format!(
+            "The task [`{plain_name}()`], as its arguments: what is sent to a worker.\n\n\
+             `{plain_name}::new(..)` makes a `Call` of it: `.delay()` it to run it on a worker."
+        ),
+    };
+    let the_struct = quote! {
+        #(#cfgs)*
+        #(#hidden)*
+        #[doc = #struct_doc]
+        #[allow(non_camel_case_types, missing_debug_implementations)]
+        #[derive(#krate::__private::serde::Serialize, #krate::__private::serde::Deserialize)]
+        #[serde(crate = #serde_path)]
+        #vis struct #ident {
+            #(
+                #[doc = #field_docs]
+                pub #field_idents: #field_tys,
+            )*
+        }
+
+        #(#cfgs)*
+        impl #ident {
+            /// A call of this task with these arguments: `.delay()` it to run it on a worker.
+            #[allow(dead_code, clippy::too_many_arguments)]
+            pub fn new(#(#field_idents: #field_tys),*) -> #krate::Call<Self> {
+                #krate::Call::new(Self { #(#field_idents),* })
+            }
+        }
+    };
+
+    // The function: rewritten to return a `Call` when it can run in place, otherwise as it is.
+    let body_ident = format_ident!("__taskq_body_{}", plain_name, span = span);
+    let (the_fn, body_fn) = match task.kind {
+        Kind::Invoke => {
+            let wrapper_attrs = func.attrs.iter().filter(|a| !a.path().is_ident("expect"));
+            let lint_attrs = func.attrs.iter().filter(|a| is_lint_attr(a));
+            let fn_token = &func.sig.fn_token;
+            let mut body_sig = func.sig.clone();
+            body_sig.ident = body_ident.clone();
+            let block = &func.block;
+            (
+                quote! {
+                    #(#wrapper_attrs)*
+                    #[allow(dead_code)]
+                    #vis #fn_token #ident(#(#field_idents: #field_tys),*) -> #krate::Call<#ident> {
+                        #krate::Call::new(#ident { #(#field_idents),* })
+                    }
+                },
+                quote! {
+                    #(#lint_attrs)*
+                    #body_sig #block
+                },
+            )
+        }
+        Kind::AsyncWithContext | Kind::Blocking => (func.to_token_stream(), TokenStream::new()),
+    };
+
+    // `__taskq_run`: the user's future, from the struct (and the context).
+    let ret = match &task.output {
+        Output::Unit => quote!(()),
+        Output::Plain(ty) | Output::Result(ty) => ty.to_token_stream(),
+    };
+    let takes_ctx = task.context_at.is_some();
+    let mut call_args: Vec<TokenStream> = field_idents
+        .iter()
+        .map(|ident| quote!(__taskq_task.#ident))
+        .collect();
+    if let Some(position) = task.context_at {
+        call_args.insert(position, quote!(__taskq_ctx));
+    }
+    let future = match task.kind {
+        Kind::Invoke => quote!(#body_ident(#(#call_args),*)),
+        Kind::AsyncWithContext => quote!(#ident(#(#call_args),*)),
+        Kind::Blocking => quote! {
+            #krate::__private::run_blocking(move || #ident(#(#call_args),*))
+        },
+    };
+    let ctx_param = takes_ctx.then(|| quote!(, __taskq_ctx: #krate::Context));
+    let ctx_arg = takes_ctx.then(|| quote!(, __taskq_ctx));
+    // Spanned at the function's name, so "future cannot be sent between threads safely" points
+    // at the function rather than at the attribute.
+    let future_ty = quote_spanned! {span=>
+        impl ::core::future::Future<Output = #ret> + ::core::marker::Send + 'static
+    };
+    let run_fn = quote! {
+        fn __taskq_run(__taskq_task: #ident #ctx_param) -> #future_ty {
+            #future
+        }
+    };
+
+    // `impl Task`.
+    let name = match &options.name {
+        Some(name) => quote!(#name),
+        None => quote!(::core::concat!(::core::module_path!(), "::", #plain_name)),
+    };
+    let task_options = task_options(options);
+    let (output_ty, error_ty, into_result) = match &task.output {
+        Output::Unit => (
+            quote!(()),
+            quote!(::core::convert::Infallible),
+            quote!(::core::result::Result::Ok(__taskq_future.await)),
+        ),
+        Output::Plain(ty) => (
+            ty.to_token_stream(),
+            quote!(::core::convert::Infallible),
+            quote!(::core::result::Result::Ok(__taskq_future.await)),
+        ),
+        Output::Result(ty) => {
+            let ty_span = ty.span();
+            (
+                quote_spanned!(ty_span=> <#ty as #krate::__private::ResultParts>::Ok),
+                quote_spanned!(ty_span=> <#ty as #krate::__private::ResultParts>::Err),
+                quote!(#krate::__private::ResultParts::into_result(__taskq_future.await)),
+            )
+        }
+    };
+    let ctx_pattern = if takes_ctx {
+        quote!(__taskq_ctx)
+    } else {
+        quote!(_)
+    };
+    let task_impl = quote_spanned! {span=>
+        #[automatically_derived]
+        impl #krate::Task for #ident {
+            const NAME: &'static str = #name;
+            const OPTIONS: #krate::TaskOptions = #task_options;
+            type Output = #output_ty;
+            type Error = #error_ty;
+            type Return = #ret;
+
+            fn run(
+                self,
+                #ctx_pattern: #krate::Context,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    <Self as #krate::Task>::Output,
+                    <Self as #krate::Task>::Error,
+                >,
+            > + ::core::marker::Send {
+                let __taskq_future = __taskq_run(self #ctx_arg);
+                async move { #into_result }
+            }
+        }
+    };
+    let invoke_impl = (task.kind == Kind::Invoke).then(|| {
+        quote! {
+            #[automatically_derived]
+            impl #krate::Invoke for #ident {
+                fn invoke(
+                    self,
+                ) -> #krate::__private::BoxFuture<'static, <Self as #krate::Task>::Return> {
+                    #krate::__private::boxed(__taskq_run(self))
+                }
+            }
+        }
+    });
+
+    // `file!()` and `line!()` spanned at the function, so a duplicate name is reported there.
+    let here = quote_spanned!(span=> ::core::file!(), ::core::line!());
+    quote! {
+        #the_struct
+        #the_fn
+
+        #(#cfgs)*
+        const _: () = {
+            #body_fn
+            #run_fn
+            #task_impl
+            #invoke_impl
+            #krate::__private::inventory::submit! {
+                #krate::__private::TaskEntry::of::<#ident>(#here)
+            }
+        };
+    }
+}
+
+/// `TaskOptions { ..., ..TaskOptions::DEFAULT }` with the keys that were given.
+fn task_options(options: &TaskAttr) -> TokenStream {
+    let krate = &options.krate;
+    let duration = |ms: u64| {
+        let ms = Literal::u64_unsuffixed(ms);
+        quote!(::core::option::Option::Some(::core::time::Duration::from_millis(#ms)))
+    };
+    let mut fields = Vec::new();
+    if let Some(queue) = &options.queue {
+        fields.push(quote!(queue: #queue));
+    }
+    if let Some(priority) = options.priority {
+        let priority = Literal::u8_unsuffixed(priority);
+        fields.push(quote!(priority: #priority));
+    }
+    if let Some(attempts) = options.max_attempts {
+        let attempts = Literal::u32_unsuffixed(attempts);
+        fields.push(quote!(max_attempts: #attempts));
+    }
+    let mut backoff = Vec::new();
+    if let Some(ms) = options.backoff_ms {
+        let ms = Literal::u64_unsuffixed(ms);
+        backoff.push(quote!(base_ms: #ms));
+    }
+    if let Some(ms) = options.backoff_max_ms {
+        let ms = Literal::u64_unsuffixed(ms);
+        backoff.push(quote!(cap_ms: #ms));
+    }
+    if let Some(jitter) = options.jitter {
+        backoff.push(quote!(jitter: #jitter));
+    }
+    if !backoff.is_empty() {
+        let rest = (backoff.len() < 3).then(|| quote!(..#krate::TaskOptions::DEFAULT.backoff));
+        fields.push(quote!(backoff: #krate::Backoff { #(#backoff,)* #rest }));
+    }
+    if let Some(ms) = options.timeout_ms {
+        let timeout = duration(ms);
+        fields.push(quote!(timeout: #timeout));
+    }
+    match options.result_ttl {
+        ResultTtl::Default => {}
+        ResultTtl::Keep(ms) => {
+            let ttl = duration(ms);
+            fields.push(quote!(result_ttl: #ttl));
+        }
+        ResultTtl::Ignore => fields.push(quote!(result_ttl: ::core::option::Option::None)),
+    }
+    let rest = (fields.len() < 6).then(|| quote!(..#krate::TaskOptions::DEFAULT));
+    quote!(#krate::TaskOptions { #(#fields,)* #rest })
+}
+
+fn is_doc_hidden(attr: &Attribute) -> bool {
+    match &attr.meta {
+        Meta::List(list) if list.path.is_ident("doc") => list
+            .tokens
+            .clone()
+            .into_iter()
+            .any(|tt| matches!(&tt, TokenTree::Ident(ident) if ident == "hidden")),
+        _ => false,
+    }
+}
+
+fn is_lint_attr(attr: &Attribute) -> bool {
+    ["allow", "warn", "deny", "forbid", "expect"]
+        .iter()
+        .any(|lint| attr.path().is_ident(lint))
+}

@@ -1,1 +1,138 @@
-//! The Redis backend of taskq (being written).
+//! # taskq-redis: the Redis backend of taskq
+//!
+//! Link this crate and set `TASKQ_URL=redis://host:6379/0`: `.delay()`, `AsyncResult::get()`
+//! and `taskq::worker::run()` then go through Redis, with no other code change.
+//!
+//! ```no_run
+//! // Cargo.toml: taskq, taskq-redis. In main.rs, make sure the crate is linked:
+//! use taskq_redis as _;
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), taskq::Error> {
+//!     // TASKQ_URL=redis://127.0.0.1:6379/0
+//!     taskq::worker::run().await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Or build one by hand with [`RedisBackend::builder`] (key prefix, reconnection patience) and
+//! hand it to [`taskq::Client::new`].
+//!
+//! The URL is `redis://[[user]:password@]host[:port][/db][?prefix=name]`. `rediss://` (TLS) is
+//! not supported by this build. The server must be Redis 7.0 or newer.
+//!
+//! ## Key layout
+//!
+//! Every key of a queue starts with the hash tag `{prefix:queue}`, so a queue lives in one
+//! Redis Cluster slot and every script touches one slot (a fetch from several queues at once
+//! is the exception: give such queues one slot, or fetch them separately, on a cluster).
+//!
+//! ```text
+//!  {taskq:emails}:r0 .. :r9    lists   ready ids, one list per priority, oldest first
+//!  {taskq:emails}:env          hash    id -> "attempt|priority|reply channel|envelope JSON"
+//!  {taskq:emails}:delayed      zset    id by due time (ms)              countdown, eta, retries
+//!  {taskq:emails}:lease        zset    id by lease deadline (ms)        running
+//!  {taskq:emails}:cancel       set     running ids that were revoked
+//!  {taskq:emails}:progress     hash    id -> last progress report
+//!  {taskq:emails}:watch        hash    id -> reply channels of waiters in other processes
+//!  {taskq:emails}:dead         list    dead letters, oldest first
+//!  {taskq:emails}:wake         list    at most one wake-up marker; idle workers BLPOP it
+//!  {taskq:emails}:result:<id>  string  {"outcome":..,"progress":..}, expires after the TTL
+//!  taskq:queues                set     every queue name seen (to find a task by id alone)
+//!  taskq:counter:{<key>}       string  chord counters (INCRBY + PEXPIRE)
+//!  taskq:reply:<uuid>          channel one per backend instance: completions are announced here
+//! ```
+//!
+//! The envelope lives once, in `env`; lists and sorted sets hold ids. Its header carries the
+//! attempt number, the priority and the reply channel, so the scripts lease, fence and route a
+//! message without decoding its JSON.
+//!
+//! ## The life of a task
+//!
+//! ```text
+//!  publish ── pipelined MULTI: HSET env, RPUSH r<p> (or ZADD delayed), wake marker
+//!     │        (concurrent publishes of one process coalesce into one pipeline)
+//!     ▼
+//!  fetch.lua ── reclaim expired leases → ready; promote due delayed → ready;
+//!     │         LMPOP across r9..r0; attempt += 1 in the header; ZADD lease; all in one step
+//!     │         (nothing ready: the worker BLPOPs the wake list until the earliest due time)
+//!     ▼
+//!  complete.lua ── per batch: fenced by the attempt, ZREM lease, HDEL env, SET result PX ttl,
+//!                  one PUBLISH per batch and reply channel (the outcome rides in it)
+//!  retry.lua / release.lua / dead_letter.lua / extend.lua / cancel.lua / progress.lua
+//! ```
+//!
+//! ## Guarantees
+//!
+//! - **At least once.** Fetching moves a task into a lease in one atomic step; a worker that
+//!   dies loses nothing: its leases expire and the next fetch puts the tasks back. A task may
+//!   therefore run more than once: make tasks idempotent.
+//! - **Fenced.** Every change to a running task names its lease's attempt number; a worker
+//!   whose lease expired and whose task was delivered again writes nothing (its completion,
+//!   retry, dead letter, extension or progress is refused), so one stored result per delivery
+//!   that won.
+//! - **No polling.** Idle workers block on the queue's wake list on one dedicated connection,
+//!   for exactly as long as the earliest delayed task or lease needs; result waiters are woken
+//!   by a pub/sub message on the instance's reply channel (one subscription per instance).
+//! - **Connection loss.** Commands retry with backoff for up to the reconnect timeout (30 s by
+//!   default); the subscription is re-armed and every waiter re-reads the stored result after
+//!   a reconnect. A Redis restarted with append-only persistence loses nothing. A server
+//!   unreachable at start is [`taskq::BackendError::Unavailable`], naming the URL without its
+//!   password.
+//! - **Bad input.** Garbage in a queue's keys and envelopes that do not decode go to the dead
+//!   letters (reason `malformed_message`, with the raw text); the worker keeps serving.
+//!
+//! A waiter in a process other than the one that sent the task registers itself in the queue's
+//! `watch` hash, so it is woken too; a task whose result is not kept (`ignore_result`) can only
+//! wake waiters that were subscribed when it finished.
+//!
+//! ## Linking
+//!
+//! The `redis://` scheme is registered at link time. The linker keeps the registration only if
+//! the crate is linked: `use taskq_redis as _;` in the binary does it (a dependency that is never
+//! named is dropped). [`register`] exists to make that explicit.
+//!
+//! ## Features
+//! - `testing`: [`testing::RedisServer`], a private `redis-server` for tests.
+
+#![warn(missing_docs)]
+
+mod backend;
+mod codec;
+mod conn;
+mod keys;
+mod notify;
+mod scripts;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::sync::Arc;
+
+pub use backend::{RedisBackend, RedisBackendBuilder, DEFAULT_PREFIX, DEFAULT_RECONNECT_TIMEOUT};
+
+taskq::__private::inventory::submit! {
+    taskq::backend::BackendFactory {
+        scheme: "redis",
+        connect: |url| {
+            let url = url.to_owned();
+            Box::pin(async move {
+                let backend = RedisBackend::connect(&url).await?;
+                Ok(Arc::new(backend) as Arc<dyn taskq::backend::Backend>)
+            })
+        },
+    }
+}
+
+/// Makes sure this crate, and with it the `redis://` URL scheme, is linked into the binary.
+///
+/// Naming the crate anywhere (`use taskq_redis as _;`) is enough; calling this says so
+/// explicitly. It returns whether `taskq::backend::connect` now knows the `redis` scheme.
+///
+/// ```
+/// assert!(taskq_redis::register());
+/// ```
+pub fn register() -> bool {
+    taskq::__private::inventory::iter::<taskq::backend::BackendFactory>
+        .into_iter()
+        .any(|f| f.scheme == "redis")
+}

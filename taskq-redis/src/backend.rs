@@ -1,0 +1,1279 @@
+//! [`RedisBackend`]: the [`Backend`] trait on Redis.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::MultiplexedConnection;
+use redis::{FromRedisValue, ScriptInvocation, Value};
+use taskq::backend::{Backend, CancelOutcome, Completion, FetchRequest, LeaseStatus, QueueStats};
+use taskq::{
+    BackendError, DeadLetter, DeadLetterReason, Delivery, Envelope, FailureKind, Lease, Outcome,
+    Payload, TaskFailure, TaskId, TaskRecord, TaskState, Timestamp,
+};
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use crate::codec::{self, StoredResult};
+use crate::conn::{self, command_error, corrupt, BACKEND};
+use crate::keys::{self, QueueKeys};
+use crate::notify::Notifier;
+use crate::scripts;
+
+/// The key prefix unless configured: keys look like `{taskq:emails}:env`.
+pub const DEFAULT_PREFIX: &str = "taskq";
+
+/// How long commands keep retrying through a connection loss unless configured.
+pub const DEFAULT_RECONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How many task ids (with their queue) an instance remembers from its own publishes, to find
+/// a task by id without asking every queue.
+const ID_CACHE: usize = 100_000;
+
+/// Most items per script call (Lua's `unpack` has a limit of about 8,000 values).
+const CHUNK: usize = 500;
+
+/// The Redis backend.
+///
+/// Cheap to clone: clones share the connections. See the [crate documentation](crate) for the
+/// key layout and the guarantees.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), taskq::Error> {
+/// use std::sync::Arc;
+/// let backend = taskq_redis::RedisBackend::builder("redis://127.0.0.1:6379/0")
+///     .prefix("myapp")
+///     .connect()
+///     .await?;
+/// let client = taskq::Client::new(Arc::new(backend));
+/// # let _ = client;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RedisBackend {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for RedisBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisBackend")
+            .field("url", &self.inner.shared.url)
+            .field("prefix", &self.inner.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures and connects a [`RedisBackend`].
+#[derive(Clone, Debug)]
+#[must_use = "call `.connect().await`"]
+pub struct RedisBackendBuilder {
+    url: String,
+    prefix: Option<String>,
+    patience: Duration,
+}
+
+impl RedisBackendBuilder {
+    /// Prefixes every key (default [`DEFAULT_PREFIX`]), so that two applications can share one
+    /// Redis. The URL's `?prefix=` parameter sets it too; this call wins.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = Some(prefix.into());
+        self
+    }
+
+    /// How long a command keeps retrying while the connection is lost before it fails with
+    /// [`BackendError::Unavailable`] (default 30 s).
+    pub fn reconnect_timeout(mut self, timeout: Duration) -> Self {
+        self.patience = timeout;
+        self
+    }
+
+    /// Connects, and checks that the server is Redis 7.0 or newer.
+    ///
+    /// # Errors
+    /// [`BackendError::InvalidUrl`] for a URL the `redis` crate does not accept (or a server
+    /// too old); [`BackendError::Unavailable`], naming the URL without its password, when the
+    /// server cannot be reached.
+    pub async fn connect(self) -> Result<RedisBackend, BackendError> {
+        let shown = conn::redact(&self.url);
+        let (url, url_prefix) = split_prefix(&self.url);
+        let prefix = self
+            .prefix
+            .or(url_prefix)
+            .unwrap_or_else(|| DEFAULT_PREFIX.to_owned());
+        if prefix.is_empty() || prefix.contains(['{', '}']) {
+            return Err(BackendError::InvalidUrl {
+                backend: BACKEND,
+                url: shown,
+                detail: format!("the key prefix `{prefix}` must be non-empty, without braces"),
+            });
+        }
+        let client = redis::Client::open(url.as_str()).map_err(|e| BackendError::InvalidUrl {
+            backend: BACKEND,
+            url: shown.clone(),
+            detail: e.to_string(),
+        })?;
+        let shared = conn::Shared::connect(client.clone(), shown.clone(), self.patience).await?;
+        let info: String = shared
+            .run(|mut c| async move { redis::cmd("INFO").arg("server").query_async(&mut c).await })
+            .await?;
+        let version = info
+            .lines()
+            .find_map(|l| l.strip_prefix("redis_version:"))
+            .unwrap_or("0")
+            .trim()
+            .to_owned();
+        let major: u32 = version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0);
+        if major < 7 {
+            return Err(BackendError::InvalidUrl {
+                backend: BACKEND,
+                url: shown,
+                detail: format!(
+                    "the server runs Redis {version}; taskq-redis needs Redis 7.0 or newer"
+                ),
+            });
+        }
+        let channel = keys::reply_channel(&prefix);
+        Ok(RedisBackend {
+            inner: Arc::new(Inner {
+                notifier: Notifier::new(client.clone(), channel),
+                client,
+                shared,
+                prefix,
+                blocking: tokio::sync::Mutex::new(None),
+                known_queues: Mutex::new(HashSet::new()),
+                ids: Mutex::new(IdCache::default()),
+                publisher: Mutex::new(PublishQueue::default()),
+            }),
+        })
+    }
+}
+
+/// Takes `prefix=...` out of the URL's query.
+fn split_prefix(url: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_owned(), None);
+    };
+    let mut prefix = None;
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|kv| match kv.strip_prefix("prefix=") {
+            Some(p) => {
+                prefix = Some(p.to_owned());
+                false
+            }
+            None => !kv.is_empty(),
+        })
+        .collect();
+    if rest.is_empty() {
+        (base.to_owned(), prefix)
+    } else {
+        (format!("{base}?{}", rest.join("&")), prefix)
+    }
+}
+
+impl RedisBackend {
+    /// A builder for the server at `url` (`redis://[:password@]host[:port][/db][?prefix=name]`).
+    pub fn builder(url: impl Into<String>) -> RedisBackendBuilder {
+        RedisBackendBuilder {
+            url: url.into(),
+            prefix: None,
+            patience: DEFAULT_RECONNECT_TIMEOUT,
+        }
+    }
+
+    /// Connects to `url` with the defaults.
+    ///
+    /// # Errors
+    /// As [`RedisBackendBuilder::connect`].
+    pub async fn connect(url: &str) -> Result<Self, BackendError> {
+        Self::builder(url).connect().await
+    }
+
+    /// The key prefix.
+    pub fn prefix(&self) -> &str {
+        &self.inner.prefix
+    }
+
+    /// The channel this instance's waiters are told on; stamped into the `reply_to` of every
+    /// message it publishes without one.
+    pub fn reply_channel(&self) -> &str {
+        self.inner.notifier.channel()
+    }
+
+    /// The hash tag every key of `queue` starts with (`{prefix:queue}`): for inspecting a
+    /// queue with `redis-cli`.
+    pub fn queue_tag(&self, queue: &str) -> String {
+        format!("{{{}:{queue}}}", self.inner.prefix)
+    }
+}
+
+struct Inner {
+    client: redis::Client,
+    shared: conn::Shared,
+    prefix: String,
+    blocking: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+    notifier: Arc<Notifier>,
+    known_queues: Mutex<HashSet<String>>,
+    ids: Mutex<IdCache>,
+    publisher: Mutex<PublishQueue>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Ids this instance published, with their queue and whether their reply channel is ours.
+#[derive(Default)]
+struct IdCache {
+    map: HashMap<TaskId, (Arc<str>, bool)>,
+    order: VecDeque<TaskId>,
+}
+
+impl IdCache {
+    fn insert(&mut self, id: TaskId, queue: Arc<str>, ours: bool) {
+        if self.map.insert(id, (queue, ours)).is_none() {
+            self.order.push_back(id);
+            if self.order.len() > ID_CACHE {
+                if let Some(old) = self.order.pop_front() {
+                    self.map.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+/// Publishes waiting for the next pipeline: concurrent publishes coalesce into one.
+#[derive(Default)]
+struct PublishQueue {
+    pending: Vec<PendingPublish>,
+    flushing: bool,
+}
+
+struct PendingPublish {
+    items: Vec<Prepared>,
+    done: oneshot::Sender<Result<(), BackendError>>,
+}
+
+struct Prepared {
+    id: String,
+    queue: Arc<str>,
+    priority: u8,
+    due: Option<u64>,
+    blob: String,
+}
+
+/// The same error again, for every publisher of a failed batch.
+fn duplicate(e: &BackendError) -> BackendError {
+    let text: taskq::BoxError = e.to_string().into();
+    match e {
+        BackendError::Unavailable { url, .. } => BackendError::Unavailable {
+            backend: BACKEND,
+            url: url.clone(),
+            source: text,
+        },
+        BackendError::Closed(b) => BackendError::Closed(b),
+        _ => BackendError::Command {
+            backend: BACKEND,
+            source: text,
+        },
+    }
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn ttl_ms(ttl: Option<Duration>) -> u64 {
+    ttl.map_or(0, |t| ms(t).max(1))
+}
+
+fn encode_error(what: &str, e: serde_json::Error) -> BackendError {
+    BackendError::Command {
+        backend: BACKEND,
+        source: format!("could not encode {what}: {e}").into(),
+    }
+}
+
+fn outcome_json(outcome: &Outcome) -> Result<String, BackendError> {
+    serde_json::to_string(outcome).map_err(|e| encode_error("an outcome", e))
+}
+
+fn int(v: &Value) -> Option<i64> {
+    match v {
+        Value::Int(i) => Some(*i),
+        Value::BulkString(b) => std::str::from_utf8(b).ok()?.parse().ok(),
+        Value::SimpleString(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn text(v: Value) -> Option<String> {
+    match v {
+        Value::BulkString(b) => String::from_utf8(b).ok(),
+        Value::SimpleString(s) => Some(s),
+        _ => None,
+    }
+}
+
+fn decode_result(key: &str, json: &str) -> Result<StoredResult, BackendError> {
+    serde_json::from_str(json).map_err(|e| corrupt(key, format!("stored result: {e}")))
+}
+
+/// What one run of the fetch script gave.
+struct Round {
+    deliveries: Vec<Delivery>,
+    next_wake: Option<Duration>,
+    popped: usize,
+}
+
+impl Inner {
+    fn keys(&self, queue: &str) -> QueueKeys {
+        QueueKeys::new(&self.prefix, queue)
+    }
+
+    async fn eval<T: FromRedisValue>(&self, inv: &ScriptInvocation<'_>) -> Result<T, BackendError> {
+        self.shared
+            .run(move |mut c| async move { inv.invoke_async(&mut c).await })
+            .await
+    }
+
+    async fn query<T: FromRedisValue>(&self, pipe: &redis::Pipeline) -> Result<T, BackendError> {
+        self.shared
+            .run(move |mut c| async move { pipe.query_async(&mut c).await })
+            .await
+    }
+
+    async fn command<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, BackendError> {
+        self.shared
+            .run(move |mut c| async move { cmd.query_async(&mut c).await })
+            .await
+    }
+
+    // ---- publish --------------------------------------------------------------------------
+
+    async fn write_publish(&self, batch: &[PendingPublish]) -> Result<(), BackendError> {
+        let mut groups: HashMap<&str, Vec<&Prepared>> = HashMap::new();
+        for item in batch.iter().flat_map(|p| &p.items) {
+            groups.entry(&item.queue).or_default().push(item);
+        }
+        let new_queues: Vec<String> = {
+            let known = lock(&self.known_queues);
+            groups
+                .keys()
+                .filter(|q| !known.contains(**q))
+                .map(|q| (*q).to_owned())
+                .collect()
+        };
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        if !new_queues.is_empty() {
+            pipe.cmd("SADD")
+                .arg(keys::queues_key(&self.prefix))
+                .arg(&new_queues)
+                .ignore();
+        }
+        for (queue, items) in &groups {
+            let k = self.keys(queue);
+            let hset = pipe.cmd("HSET").arg(k.env());
+            for item in items {
+                hset.arg(&item.id).arg(&item.blob);
+            }
+            hset.ignore();
+            let mut ready: [Vec<&str>; 10] = Default::default();
+            let mut delayed: Vec<(u64, &str)> = Vec::new();
+            for item in items {
+                match item.due {
+                    Some(due) => delayed.push((due, &item.id)),
+                    None => ready[usize::from(item.priority.min(9))].push(&item.id),
+                }
+            }
+            for (p, ids) in ready.iter().enumerate() {
+                if !ids.is_empty() {
+                    pipe.cmd("RPUSH").arg(k.ready(p as u8)).arg(ids).ignore();
+                }
+            }
+            if !delayed.is_empty() {
+                let z = pipe.cmd("ZADD").arg(k.delayed());
+                for (due, id) in &delayed {
+                    z.arg(*due).arg(*id);
+                }
+                z.ignore();
+            }
+            pipe.cmd("RPUSH").arg(k.wake()).arg("1").ignore();
+            pipe.cmd("LTRIM").arg(k.wake()).arg(0).arg(0).ignore();
+        }
+        self.query::<()>(&pipe).await?;
+        if !new_queues.is_empty() {
+            lock(&self.known_queues).extend(new_queues);
+        }
+        Ok(())
+    }
+
+    async fn flush(self: Arc<Self>) {
+        loop {
+            let batch = {
+                let mut q = lock(&self.publisher);
+                if q.pending.is_empty() {
+                    q.flushing = false;
+                    return;
+                }
+                std::mem::take(&mut q.pending)
+            };
+            let result = self.write_publish(&batch).await;
+            for p in batch {
+                let r = match &result {
+                    Ok(()) => Ok(()),
+                    Err(e) => Err(duplicate(e)),
+                };
+                let _ = p.done.send(r);
+            }
+        }
+    }
+
+    // ---- fetch ----------------------------------------------------------------------------
+
+    async fn fetch_round(
+        self: &Arc<Self>,
+        queues: &[String],
+        max: usize,
+        lease: Duration,
+    ) -> Result<Round, BackendError> {
+        let mut inv = scripts::FETCH.prepare_invoke();
+        for q in queues {
+            let k = self.keys(q);
+            inv.key(k.env())
+                .key(k.lease())
+                .key(k.delayed())
+                .key(k.wake())
+                .key(k.dead());
+            for r in k.ready_all() {
+                inv.key(r);
+            }
+        }
+        inv.arg(max).arg(ms(lease).max(1)).arg(queues.len());
+        let values: Vec<Value> = self.eval(&inv).await?;
+        let mut it = values.into_iter();
+        let next = it.next().as_ref().and_then(int).unwrap_or(-1);
+        let popped = it.next().as_ref().and_then(int).unwrap_or(0);
+        let mut deliveries = Vec::new();
+        let mut expired = Vec::new();
+        let now = Timestamp::now();
+        while let (Some(q), Some(id), Some(att), Some(json)) =
+            (it.next(), it.next(), it.next(), it.next())
+        {
+            let queue = int(&q)
+                .and_then(|i| usize::try_from(i - 1).ok())
+                .and_then(|i| queues.get(i))
+                .ok_or_else(|| corrupt("fetch", "the fetch script named no queue"))?;
+            let id = text(id).unwrap_or_default();
+            let attempt = int(&att).and_then(|a| u32::try_from(a).ok()).unwrap_or(1);
+            let json = text(json).unwrap_or_default();
+            match serde_json::from_str::<Envelope>(&json) {
+                Ok(mut env) if env.id.to_string() == id => {
+                    env.attempt = attempt;
+                    env.queue.clone_from(queue);
+                    if env.is_expired_at(now) {
+                        let failure = TaskFailure::new(
+                            FailureKind::Expired,
+                            "the task expired before a worker started it",
+                        );
+                        expired.push(Completion {
+                            lease: Delivery::new(env.clone()).lease,
+                            outcome: Outcome::Failure(failure),
+                            result_ttl: env.result_ttl(),
+                            reply_to: env.reply_to.clone(),
+                        });
+                    } else {
+                        deliveries.push(Delivery::new(env));
+                    }
+                }
+                Ok(env) => {
+                    let detail = format!(
+                        "the message stored under id `{id}` is the envelope of task {}",
+                        env.id
+                    );
+                    self.bury(queue, &id, attempt, &detail).await?;
+                }
+                Err(e) => {
+                    let detail = format!("the message is not a taskq envelope: {e}");
+                    self.bury(queue, &id, attempt, &detail).await?;
+                }
+            }
+        }
+        if !expired.is_empty() {
+            self.complete(expired).await?;
+        }
+        Ok(Round {
+            deliveries,
+            next_wake: u64::try_from(next).ok().map(Duration::from_millis),
+            popped: usize::try_from(popped).unwrap_or(0),
+        })
+    }
+
+    async fn bury(
+        &self,
+        queue: &str,
+        id: &str,
+        attempt: u32,
+        detail: &str,
+    ) -> Result<(), BackendError> {
+        tracing::warn!(%queue, %id, %detail, "dead-lettering a malformed message");
+        let k = self.keys(queue);
+        let outcome = outcome_json(&Outcome::Failure(codec::malformed_failure(detail)))?;
+        let mut inv = scripts::BURY.prepare_invoke();
+        inv.key(k.env())
+            .key(k.lease())
+            .key(k.cancel())
+            .key(k.progress())
+            .key(k.watch())
+            .key(k.dead())
+            .key(k.result(id))
+            .arg(id)
+            .arg(attempt)
+            .arg(ms(taskq::DEFAULT_RESULT_TTL))
+            .arg(outcome);
+        self.eval::<i64>(&inv).await?;
+        Ok(())
+    }
+
+    /// Blocks on the queues' wake lists for up to `wait` on the dedicated connection.
+    async fn block(&self, queues: &[String], wait: Duration) {
+        let Ok(mut guard) = tokio::time::timeout(wait, self.blocking.lock()).await else {
+            return;
+        };
+        if guard.is_none() {
+            match conn::blocking_connection(&self.client).await {
+                Ok(c) => *guard = Some(c),
+                Err(e) => {
+                    tracing::debug!(error = %e, "no blocking connection");
+                    drop(guard);
+                    tokio::time::sleep(wait.min(Duration::from_millis(100))).await;
+                    return;
+                }
+            }
+        }
+        // If this future is dropped mid-wait, the connection goes too: a BLPOP left pending on
+        // it would delay the next one.
+        let mut slot = BlockingSlot { guard, done: false };
+        let Some(conn) = slot.guard.as_mut() else {
+            return;
+        };
+        let millis = ms(wait).max(1);
+        let mut cmd = redis::cmd("BLPOP");
+        for q in queues {
+            cmd.arg(self.keys(q).wake());
+        }
+        cmd.arg(format!("{}.{:03}", millis / 1000, millis % 1000));
+        let reply = tokio::time::timeout(
+            wait + Duration::from_secs(2),
+            cmd.query_async::<Option<(String, String)>>(conn),
+        )
+        .await;
+        match reply {
+            Ok(Ok(_)) => slot.done = true,
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "blocking wait failed; reconnecting");
+                *slot.guard = None;
+                slot.done = true;
+                tokio::time::sleep(wait.min(Duration::from_millis(50))).await;
+            }
+            Err(_) => {
+                *slot.guard = None;
+                slot.done = true;
+            }
+        }
+    }
+
+    // ---- leases ---------------------------------------------------------------------------
+
+    async fn complete(&self, batch: Vec<Completion>) -> Result<Vec<bool>, BackendError> {
+        let mut accepted = vec![false; batch.len()];
+        let mut groups: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, c) in batch.iter().enumerate() {
+            groups.entry(c.lease.queue.as_str()).or_default().push(i);
+        }
+        for (queue, idx) in groups {
+            let k = self.keys(queue);
+            for chunk in idx.chunks(CHUNK) {
+                let mut inv = scripts::COMPLETE.prepare_invoke();
+                inv.key(k.env())
+                    .key(k.lease())
+                    .key(k.cancel())
+                    .key(k.progress())
+                    .key(k.watch());
+                for &i in chunk {
+                    let c = &batch[i];
+                    let id = c.lease.id.to_string();
+                    inv.key(k.result(&id))
+                        .arg(id)
+                        .arg(c.lease.attempt)
+                        .arg(ttl_ms(c.result_ttl))
+                        .arg(outcome_json(&c.outcome)?)
+                        .arg(c.reply_to.as_deref().unwrap_or(""));
+                }
+                let oks: Vec<i64> = self.eval(&inv).await?;
+                for (&i, ok) in chunk.iter().zip(oks) {
+                    accepted[i] = ok == 1;
+                }
+            }
+        }
+        Ok(accepted)
+    }
+
+    async fn release(&self, leases: Vec<Lease>) -> Result<(), BackendError> {
+        let mut groups: HashMap<&str, Vec<&Lease>> = HashMap::new();
+        for l in &leases {
+            groups.entry(l.queue.as_str()).or_default().push(l);
+        }
+        for (queue, ls) in groups {
+            let k = self.keys(queue);
+            for chunk in ls.chunks(CHUNK) {
+                let mut inv = scripts::RELEASE.prepare_invoke();
+                inv.key(k.env())
+                    .key(k.lease())
+                    .key(k.cancel())
+                    .key(k.wake());
+                for r in k.ready_all() {
+                    inv.key(r);
+                }
+                for l in chunk {
+                    inv.arg(l.id.to_string()).arg(l.attempt);
+                }
+                self.eval::<i64>(&inv).await?;
+            }
+        }
+        Ok(())
+    }
+
+    // ---- lookups by id --------------------------------------------------------------------
+
+    fn cached(&self, id: TaskId) -> Option<(Arc<str>, bool)> {
+        lock(&self.ids).map.get(&id).cloned()
+    }
+
+    /// The queues task `id` may be in: the one it was published to by this instance, or every
+    /// queue this prefix has seen.
+    async fn candidates(&self, id: TaskId) -> Result<Vec<String>, BackendError> {
+        if let Some((q, _)) = self.cached(id) {
+            return Ok(vec![q.to_string()]);
+        }
+        let mut queues: Vec<String> = self
+            .command(redis::cmd("SMEMBERS").arg(keys::queues_key(&self.prefix)))
+            .await?;
+        queues.sort_unstable();
+        Ok(queues)
+    }
+
+    /// The stored outcome, if there is one; otherwise makes sure a completion will tell this
+    /// instance (for tasks it did not publish, by registering as a watcher).
+    async fn check_result(
+        &self,
+        id: TaskId,
+        watched: &mut Vec<String>,
+    ) -> Result<Option<Outcome>, BackendError> {
+        let sid = id.to_string();
+        if let Some((queue, true)) = self.cached(id) {
+            let key = self.keys(&queue).result(&sid);
+            let stored: Option<String> = self.command(redis::cmd("GET").arg(&key)).await?;
+            return stored
+                .map(|s| decode_result(&key, &s).map(|r| r.outcome))
+                .transpose();
+        }
+        let queues = self.candidates(id).await?;
+        let mut force = watched.is_empty() && self.cached(id).is_some();
+        loop {
+            let mut registered = Vec::new();
+            for queue in &queues {
+                let k = self.keys(queue);
+                let key = k.result(&sid);
+                let mut inv = scripts::WATCH.prepare_invoke();
+                inv.key(&key)
+                    .key(k.env())
+                    .key(k.watch())
+                    .arg(&sid)
+                    .arg(self.notifier.channel())
+                    .arg(if force { "1" } else { "0" })
+                    .arg("add");
+                let reply: Vec<Value> = self.eval(&inv).await?;
+                let mut it = reply.into_iter();
+                match it.next().as_ref().and_then(int) {
+                    Some(1) => {
+                        let json = it.next().and_then(text).unwrap_or_default();
+                        return decode_result(&key, &json).map(|r| Some(r.outcome));
+                    }
+                    Some(2) => registered.push(queue.clone()),
+                    _ => {}
+                }
+            }
+            for q in registered {
+                if !watched.contains(&q) {
+                    watched.push(q);
+                }
+            }
+            if !watched.is_empty() || force || queues.is_empty() {
+                return Ok(None);
+            }
+            // Unknown everywhere (not sent yet, or its result expired): watch every queue.
+            force = true;
+        }
+    }
+
+    async fn unwatch(&self, id: TaskId, queues: &[String]) {
+        let sid = id.to_string();
+        for queue in queues {
+            let k = self.keys(queue);
+            let mut inv = scripts::WATCH.prepare_invoke();
+            inv.key(k.result(&sid))
+                .key(k.env())
+                .key(k.watch())
+                .arg(&sid)
+                .arg(self.notifier.channel())
+                .arg("0")
+                .arg("remove");
+            if let Err(e) = self.eval::<Vec<Value>>(&inv).await {
+                tracing::debug!(error = %e, "could not unregister a result watcher");
+            }
+        }
+    }
+}
+
+struct BlockingSlot<'a> {
+    guard: tokio::sync::MutexGuard<'a, Option<MultiplexedConnection>>,
+    done: bool,
+}
+
+impl Drop for BlockingSlot<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            *self.guard = None;
+        }
+    }
+}
+
+type Row = (
+    Option<String>,
+    Option<String>,
+    Option<f64>,
+    Option<f64>,
+    Option<String>,
+);
+
+#[async_trait]
+impl Backend for RedisBackend {
+    fn name(&self) -> &'static str {
+        BACKEND
+    }
+
+    async fn publish(&self, batch: Vec<Envelope>) -> Result<(), BackendError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let inner = &self.inner;
+        let now = Timestamp::now();
+        let mut items = Vec::with_capacity(batch.len());
+        let mut any_ours = false;
+        {
+            let mut ids = lock(&inner.ids);
+            for mut env in batch {
+                let ours = env.reply_to.is_none();
+                if ours {
+                    env.reply_to = Some(inner.notifier.channel().to_owned());
+                    any_ours = true;
+                }
+                let queue: Arc<str> = Arc::from(env.queue.as_str());
+                ids.insert(env.id, queue.clone(), ours);
+                let blob = codec::encode_message(&env, env.attempt)
+                    .map_err(|e| encode_error("an envelope", e))?;
+                items.push(Prepared {
+                    id: env.id.to_string(),
+                    queue,
+                    priority: env.priority,
+                    due: env.eta.filter(|eta| *eta > now).map(Timestamp::as_millis),
+                    blob,
+                });
+            }
+        }
+        if any_ours {
+            // Subscribe now, so the result of a quick task finds the subscription in place.
+            inner.notifier.ensure_listening();
+        }
+        let (tx, rx) = oneshot::channel();
+        let start = {
+            let mut q = lock(&inner.publisher);
+            q.pending.push(PendingPublish { items, done: tx });
+            !std::mem::replace(&mut q.flushing, true)
+        };
+        if start {
+            tokio::spawn(inner.clone().flush());
+        }
+        rx.await.map_err(|_| BackendError::Closed(BACKEND))?
+    }
+
+    async fn fetch(&self, req: FetchRequest<'_>) -> Result<Vec<Delivery>, BackendError> {
+        if req.max == 0 || req.queues.is_empty() {
+            return Ok(Vec::new());
+        }
+        let give_up = Instant::now() + req.wait;
+        loop {
+            // The script runs in a task of its own: if this future is dropped meanwhile (a
+            // worker stopping), the leases it took are handed back rather than left to expire.
+            let (tx, rx) = oneshot::channel();
+            let inner = self.inner.clone();
+            let queues = req.queues.to_vec();
+            let (max, lease) = (req.max, req.lease);
+            tokio::spawn(async move {
+                let round = inner.fetch_round(&queues, max, lease).await;
+                if let Err(Ok(round)) = tx.send(round) {
+                    let leases = round.deliveries.into_iter().map(|d| d.lease).collect();
+                    if let Err(e) = inner.release(leases).await {
+                        tracing::warn!(error = %e, "could not hand back an abandoned fetch; its leases will expire");
+                    }
+                }
+            });
+            let round = rx.await.map_err(|_| BackendError::Closed(BACKEND))??;
+            if !round.deliveries.is_empty() {
+                return Ok(round.deliveries);
+            }
+            if round.popped > 0 {
+                continue;
+            }
+            let now = Instant::now();
+            if now >= give_up {
+                return Ok(Vec::new());
+            }
+            let mut wait = give_up - now;
+            if let Some(due) = round.next_wake {
+                wait = wait.min(due + Duration::from_millis(1));
+            }
+            self.inner.block(req.queues, wait).await;
+        }
+    }
+
+    async fn complete(&self, batch: Vec<Completion>) -> Result<Vec<bool>, BackendError> {
+        self.inner.complete(batch).await
+    }
+
+    async fn retry(
+        &self,
+        lease: &Lease,
+        delay: Duration,
+        _failure: &TaskFailure,
+    ) -> Result<bool, BackendError> {
+        let k = self.inner.keys(&lease.queue);
+        let mut inv = scripts::RETRY.prepare_invoke();
+        inv.key(k.env())
+            .key(k.lease())
+            .key(k.delayed())
+            .key(k.cancel())
+            .key(k.wake())
+            .arg(lease.id.to_string())
+            .arg(lease.attempt)
+            .arg(ms(delay));
+        Ok(self.inner.eval::<i64>(&inv).await? == 1)
+    }
+
+    async fn release(&self, leases: Vec<Lease>) -> Result<(), BackendError> {
+        self.inner.release(leases).await
+    }
+
+    async fn dead_letter(
+        &self,
+        lease: &Lease,
+        reason: DeadLetterReason,
+        failure: &TaskFailure,
+        result_ttl: Option<Duration>,
+        reply_to: Option<String>,
+    ) -> Result<bool, BackendError> {
+        let k = self.inner.keys(&lease.queue);
+        let id = lease.id.to_string();
+        let head = codec::dead_letter_head(lease.id, &lease.queue, reason, &failure.message)
+            .map_err(|e| encode_error("a dead letter", e))?;
+        let mut inv = scripts::DEAD_LETTER.prepare_invoke();
+        inv.key(k.env())
+            .key(k.lease())
+            .key(k.cancel())
+            .key(k.progress())
+            .key(k.watch())
+            .key(k.dead())
+            .key(k.result(&id))
+            .arg(&id)
+            .arg(lease.attempt)
+            .arg(ttl_ms(result_ttl))
+            .arg(outcome_json(&Outcome::Failure(failure.clone()))?)
+            .arg(reply_to.as_deref().unwrap_or(""))
+            .arg(head);
+        Ok(self.inner.eval::<i64>(&inv).await? == 1)
+    }
+
+    async fn extend(
+        &self,
+        leases: &[Lease],
+        by: Duration,
+    ) -> Result<Vec<LeaseStatus>, BackendError> {
+        let mut out = vec![LeaseStatus::Lost; leases.len()];
+        let mut groups: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, l) in leases.iter().enumerate() {
+            groups.entry(l.queue.as_str()).or_default().push(i);
+        }
+        for (queue, idx) in groups {
+            let k = self.inner.keys(queue);
+            for chunk in idx.chunks(CHUNK) {
+                let mut inv = scripts::EXTEND.prepare_invoke();
+                inv.key(k.env())
+                    .key(k.lease())
+                    .key(k.cancel())
+                    .arg(ms(by).max(1));
+                for &i in chunk {
+                    inv.arg(leases[i].id.to_string()).arg(leases[i].attempt);
+                }
+                let st: Vec<i64> = self.inner.eval(&inv).await?;
+                for (&i, s) in chunk.iter().zip(st) {
+                    out[i] = match s {
+                        1 => LeaseStatus::Held,
+                        2 => LeaseStatus::Cancelled,
+                        _ => LeaseStatus::Lost,
+                    };
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn cancel(&self, id: TaskId) -> Result<CancelOutcome, BackendError> {
+        let inner = &self.inner;
+        let sid = id.to_string();
+        let queues = inner.candidates(id).await?;
+        for _ in 0..8 {
+            let mut pipe = redis::pipe();
+            for q in &queues {
+                let k = inner.keys(q);
+                pipe.cmd("HGET").arg(k.env()).arg(&sid);
+                pipe.cmd("ZSCORE").arg(k.lease()).arg(&sid);
+            }
+            let rows: Vec<(Option<String>, Option<f64>)> = if queues.is_empty() {
+                Vec::new()
+            } else {
+                let flat: Vec<Value> = inner.query(&pipe).await?;
+                flat.chunks(2)
+                    .map(|c| {
+                        let blob = c.first().cloned().and_then(text);
+                        let leased = c.get(1).is_some_and(|v| !matches!(v, Value::Nil));
+                        (blob, leased.then_some(0.0))
+                    })
+                    .collect()
+            };
+            let Some((queue, (blob, _))) = queues
+                .iter()
+                .zip(rows)
+                .find(|(_, (blob, leased))| blob.is_some() || leased.is_some())
+            else {
+                return Ok(CancelOutcome::NotFound);
+            };
+            let blob = blob.unwrap_or_default();
+            let (priority, ttl) = match codec::parse_message(&blob) {
+                Some(h) => {
+                    let ttl = serde_json::from_str::<Envelope>(h.json)
+                        .map(|e| e.result_ttl())
+                        .unwrap_or(Some(taskq::DEFAULT_RESULT_TTL));
+                    (h.priority, ttl)
+                }
+                None => (taskq::DEFAULT_PRIORITY, Some(taskq::DEFAULT_RESULT_TTL)),
+            };
+            let k = inner.keys(queue);
+            let outcome = outcome_json(&Outcome::Failure(TaskFailure::new(
+                FailureKind::Cancelled,
+                "revoked",
+            )))?;
+            let mut inv = scripts::CANCEL.prepare_invoke();
+            inv.key(k.env())
+                .key(k.lease())
+                .key(k.delayed())
+                .key(k.cancel())
+                .key(k.progress())
+                .key(k.watch())
+                .key(k.result(&sid))
+                .key(k.ready(priority))
+                .arg(&sid)
+                .arg(&blob)
+                .arg(ttl_ms(ttl))
+                .arg(outcome);
+            match inner.eval::<i64>(&inv).await? {
+                2 => return Ok(CancelOutcome::Signalled),
+                1 => return Ok(CancelOutcome::Removed),
+                0 => return Ok(CancelOutcome::NotFound),
+                _ => continue,
+            }
+        }
+        Err(command_error(redis::RedisError::from((
+            redis::ErrorKind::Client,
+            "the task kept changing while it was being revoked",
+        ))))
+    }
+
+    async fn record(&self, id: TaskId) -> Result<Option<TaskRecord>, BackendError> {
+        let inner = &self.inner;
+        let sid = id.to_string();
+        let queues = inner.candidates(id).await?;
+        if queues.is_empty() {
+            return Ok(None);
+        }
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for q in &queues {
+            let k = inner.keys(q);
+            pipe.cmd("GET").arg(k.result(&sid));
+            pipe.cmd("HGET").arg(k.env()).arg(&sid);
+            pipe.cmd("ZSCORE").arg(k.lease()).arg(&sid);
+            pipe.cmd("ZSCORE").arg(k.delayed()).arg(&sid);
+            pipe.cmd("HGET").arg(k.progress()).arg(&sid);
+        }
+        let flat: Vec<Value> = inner.query(&pipe).await?;
+        let score = |v: &Value| !matches!(v, Value::Nil);
+        for (queue, row) in queues.iter().zip(flat.chunks(5)) {
+            let [result, blob, lease, delayed, progress] = row else {
+                continue;
+            };
+            let row: Row = (
+                text(result.clone()),
+                text(blob.clone()),
+                score(lease).then_some(0.0),
+                score(delayed).then_some(0.0),
+                text(progress.clone()),
+            );
+            let (result, blob, lease, delayed, progress) = row;
+            let progress = progress.and_then(|p| Payload::from_json(p).ok());
+            if let Some(json) = result {
+                let stored = decode_result(&inner.keys(queue).result(&sid), &json)?;
+                return Ok(Some(TaskRecord {
+                    id,
+                    state: stored.outcome.state(),
+                    outcome: Some(stored.outcome),
+                    progress: stored.progress.or(progress),
+                }));
+            }
+            let Some(blob) = blob else {
+                continue;
+            };
+            let attempt: u32 = blob
+                .split('|')
+                .next()
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(0);
+            let state = if lease.is_some() {
+                TaskState::Running
+            } else if delayed.is_some() && attempt > 0 {
+                TaskState::Retrying
+            } else if delayed.is_some() {
+                TaskState::Scheduled
+            } else {
+                TaskState::Pending
+            };
+            return Ok(Some(TaskRecord {
+                id,
+                state,
+                outcome: None,
+                progress,
+            }));
+        }
+        Ok(None)
+    }
+
+    async fn wait_result(
+        &self,
+        id: TaskId,
+        timeout: Option<Duration>,
+    ) -> Result<Option<Outcome>, BackendError> {
+        let inner = &self.inner;
+        let deadline = timeout.map(|t| Instant::now() + t);
+        inner.notifier.ensure_listening();
+        let mut generation = inner.notifier.generation();
+        let mut waiter = inner.notifier.register(id);
+        let mut watched = Vec::new();
+        let result = loop {
+            generation.borrow_and_update();
+            match inner.check_result(id, &mut watched).await {
+                Ok(Some(outcome)) => break Ok(Some(outcome)),
+                Ok(None) => {}
+                Err(e) => break Err(e),
+            }
+            let until = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                got = &mut waiter.rx => break got.map(Some).map_err(|_| BackendError::Closed(BACKEND)),
+                changed = generation.changed() => {
+                    if changed.is_err() {
+                        break Err(BackendError::Closed(BACKEND));
+                    }
+                    // (Re)subscribed: a notification may have been missed; read again.
+                }
+                () = until => break Ok(None),
+            }
+        };
+        if !watched.is_empty() {
+            inner.unwatch(id, &watched).await;
+        }
+        result
+    }
+
+    async fn set_progress(&self, lease: &Lease, progress: Payload) -> Result<(), BackendError> {
+        let k = self.inner.keys(&lease.queue);
+        let mut inv = scripts::PROGRESS.prepare_invoke();
+        inv.key(k.env())
+            .key(k.lease())
+            .key(k.progress())
+            .arg(lease.id.to_string())
+            .arg(lease.attempt)
+            .arg(progress.as_str());
+        self.inner.eval::<i64>(&inv).await?;
+        Ok(())
+    }
+
+    async fn dead_letters(
+        &self,
+        queue: &str,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, BackendError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let k = self.inner.keys(queue);
+        let last = i64::try_from(limit).unwrap_or(i64::MAX).saturating_sub(1);
+        let entries: Vec<String> = self
+            .inner
+            .command(redis::cmd("LRANGE").arg(k.dead()).arg(0).arg(last))
+            .await?;
+        Ok(entries
+            .iter()
+            .map(|e| codec::parse_dead(queue, e))
+            .collect())
+    }
+
+    async fn requeue_dead(
+        &self,
+        queue: &str,
+        ids: Option<&[TaskId]>,
+    ) -> Result<usize, BackendError> {
+        let inner = &self.inner;
+        let k = inner.keys(queue);
+        let entries: Vec<String> = inner
+            .command(redis::cmd("LRANGE").arg(k.dead()).arg(0).arg(-1))
+            .await?;
+        let mut chosen = Vec::new();
+        for entry in entries {
+            let letter = codec::parse_dead(queue, &entry);
+            if ids.is_some_and(|ids| !ids.contains(&letter.id)) {
+                continue;
+            }
+            let Some(mut env) = letter.envelope else {
+                continue;
+            };
+            env.attempt = 0;
+            env.eta = None;
+            env.expires = None;
+            let blob =
+                codec::encode_message(&env, 0).map_err(|e| encode_error("an envelope", e))?;
+            chosen.push((entry, env.id.to_string(), env.priority.min(9), blob));
+        }
+        let mut moved = 0usize;
+        for chunk in chosen.chunks(CHUNK) {
+            let mut inv = scripts::REQUEUE.prepare_invoke();
+            inv.key(k.env()).key(k.dead()).key(k.wake());
+            for r in k.ready_all() {
+                inv.key(r);
+            }
+            for (entry, id, priority, blob) in chunk {
+                inv.key(k.result(id))
+                    .arg(entry)
+                    .arg(id)
+                    .arg(*priority)
+                    .arg(blob);
+            }
+            let n: i64 = inner.eval(&inv).await?;
+            moved += usize::try_from(n).unwrap_or(0);
+        }
+        Ok(moved)
+    }
+
+    async fn purge_dead(&self, queue: &str) -> Result<usize, BackendError> {
+        let k = self.inner.keys(queue);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("LLEN")
+            .arg(k.dead())
+            .cmd("DEL")
+            .arg(k.dead())
+            .ignore();
+        let (n,): (usize,) = self.inner.query(&pipe).await?;
+        Ok(n)
+    }
+
+    async fn incr_counter(&self, key: &str, by: i64, ttl: Duration) -> Result<i64, BackendError> {
+        let key = keys::counter_key(&self.inner.prefix, key);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("INCRBY")
+            .arg(&key)
+            .arg(by)
+            .cmd("PEXPIRE")
+            .arg(&key)
+            .arg(ms(ttl).max(1))
+            .ignore();
+        let (n,): (i64,) = self.inner.query(&pipe).await?;
+        Ok(n)
+    }
+
+    async fn queue_stats(&self, queue: &str) -> Result<QueueStats, BackendError> {
+        let k = self.inner.keys(queue);
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for r in k.ready_all() {
+            pipe.cmd("LLEN").arg(r);
+        }
+        pipe.cmd("ZCARD").arg(k.delayed());
+        pipe.cmd("ZCARD").arg(k.lease());
+        pipe.cmd("LLEN").arg(k.dead());
+        let counts: Vec<usize> = self.inner.query(&pipe).await?;
+        let ready = counts.iter().take(10).sum();
+        let rest = &counts[10.min(counts.len())..];
+        Ok(QueueStats {
+            ready,
+            delayed: rest.first().copied().unwrap_or(0),
+            running: rest.get(1).copied().unwrap_or(0),
+            dead: rest.get(2).copied().unwrap_or(0),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_comes_out_of_the_query() {
+        assert_eq!(
+            split_prefix("redis://h:1/0?prefix=app"),
+            ("redis://h:1/0".to_owned(), Some("app".to_owned()))
+        );
+        assert_eq!(
+            split_prefix("redis://h:1/0?protocol=resp3&prefix=app"),
+            (
+                "redis://h:1/0?protocol=resp3".to_owned(),
+                Some("app".to_owned())
+            )
+        );
+        assert_eq!(
+            split_prefix("redis://h:1/0"),
+            ("redis://h:1/0".to_owned(), None)
+        );
+    }
+}

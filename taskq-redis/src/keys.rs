@@ -1,0 +1,86 @@
+//! Key names. Every key of one queue starts with the hash tag `{prefix:queue}`, so a queue
+//! lives in one Redis Cluster slot and its scripts touch one slot only.
+
+use taskq::TaskId;
+
+/// The keys of one queue.
+#[derive(Clone, Debug)]
+pub(crate) struct QueueKeys {
+    tag: String,
+}
+
+impl QueueKeys {
+    pub(crate) fn new(prefix: &str, queue: &str) -> Self {
+        Self {
+            tag: format!("{{{prefix}:{queue}}}"),
+        }
+    }
+
+    fn key(&self, suffix: &str) -> String {
+        let mut k = String::with_capacity(self.tag.len() + 1 + suffix.len());
+        k.push_str(&self.tag);
+        k.push(':');
+        k.push_str(suffix);
+        k
+    }
+
+    /// Hash: id → stored message (`attempt|priority|reply channel|envelope JSON`).
+    pub(crate) fn env(&self) -> String {
+        self.key("env")
+    }
+    /// Sorted set: id by lease deadline (ms).
+    pub(crate) fn lease(&self) -> String {
+        self.key("lease")
+    }
+    /// Sorted set: id by due time (ms).
+    pub(crate) fn delayed(&self) -> String {
+        self.key("delayed")
+    }
+    /// List: wake-up markers idle workers block on.
+    pub(crate) fn wake(&self) -> String {
+        self.key("wake")
+    }
+    /// List: dead letters, oldest first.
+    pub(crate) fn dead(&self) -> String {
+        self.key("dead")
+    }
+    /// Set: ids of running tasks that were revoked.
+    pub(crate) fn cancel(&self) -> String {
+        self.key("cancel")
+    }
+    /// Hash: id → last progress report.
+    pub(crate) fn progress(&self) -> String {
+        self.key("progress")
+    }
+    /// Hash: id → channels of waiters in other processes.
+    pub(crate) fn watch(&self) -> String {
+        self.key("watch")
+    }
+    /// List: ready ids of priority `p` (0..=9), oldest first.
+    pub(crate) fn ready(&self, p: u8) -> String {
+        self.key(&format!("r{}", p.min(9)))
+    }
+    /// String with a TTL: the stored outcome of task `id`.
+    pub(crate) fn result(&self, id: &str) -> String {
+        self.key(&format!("result:{id}"))
+    }
+    /// All ten ready lists, r0 first.
+    pub(crate) fn ready_all(&self) -> impl Iterator<Item = String> + '_ {
+        (0..10u8).map(|p| self.ready(p))
+    }
+}
+
+/// The set of every queue name this prefix has seen (to find a task by id alone).
+pub(crate) fn queues_key(prefix: &str) -> String {
+    format!("{prefix}:queues")
+}
+
+/// A chord counter.
+pub(crate) fn counter_key(prefix: &str, key: &str) -> String {
+    format!("{prefix}:counter:{{{key}}}")
+}
+
+/// The reply channel of one backend instance.
+pub(crate) fn reply_channel(prefix: &str) -> String {
+    format!("{prefix}:reply:{}", TaskId::new())
+}

@@ -1,0 +1,51 @@
+-- complete: record finished attempts, fenced by their lease; store results, tell waiters.
+--
+-- KEYS: env, lease, cancel, progress, watch, then one result key per item
+-- ARGV, 5 per item: id, attempt, ttl_ms (0: keep none), outcome JSON, extra reply channel
+-- Returns one 0/1 per item: whether its lease was current.
+local n = #ARGV / 5
+local ids = {}
+for i = 1, n do ids[i] = ARGV[(i - 1) * 5 + 1] end
+local blobs = redis.call('HMGET', KEYS[1], unpack(ids))
+local leased = redis.call('ZMSCORE', KEYS[2], unpack(ids))
+local ok = {}
+local done = {}
+local idx = {}
+local chans = {}
+local seen = {}
+for i = 1, n do
+  ok[i] = 0
+  local a, p, chan = parse(blobs[i])
+  if a and leased[i] and not seen[ids[i]] and a == tonumber(ARGV[(i - 1) * 5 + 2]) then
+    ok[i] = 1
+    seen[ids[i]] = true
+    done[#done + 1] = ids[i]
+    idx[#idx + 1] = i
+    chans[#chans + 1] = chan
+  end
+end
+if #done > 0 then
+  redis.call('ZREM', KEYS[2], unpack(done))
+  redis.call('HDEL', KEYS[1], unpack(done))
+  if redis.call('SCARD', KEYS[3]) > 0 then redis.call('SREM', KEYS[3], unpack(done)) end
+  local progress = {}
+  if redis.call('HLEN', KEYS[4]) > 0 then
+    progress = redis.call('HMGET', KEYS[4], unpack(done))
+    redis.call('HDEL', KEYS[4], unpack(done))
+  end
+  local watchers = {}
+  if redis.call('HLEN', KEYS[5]) > 0 then
+    watchers = redis.call('HMGET', KEYS[5], unpack(done))
+    redis.call('HDEL', KEYS[5], unpack(done))
+  end
+  for j, i in ipairs(idx) do
+    local base = (i - 1) * 5
+    local outcome = ARGV[base + 4]
+    finish(KEYS[5 + i], ids[i], outcome, tonumber(ARGV[base + 3]), chans[j],
+      progress[j] or nil, watchers[j] or nil)
+    local extra = ARGV[base + 5]
+    if extra ~= '' and extra ~= chans[j] then note(extra, ids[i], outcome) end
+  end
+  flush_notes()
+end
+return ok

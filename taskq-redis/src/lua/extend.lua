@@ -1,0 +1,31 @@
+-- extend: push the deadlines of current leases; say of each 0 lost, 1 held, 2 cancelled.
+--
+-- KEYS: env, lease, cancel
+-- ARGV: by_ms, then 2 per item: id, attempt
+local deadline = now_ms() + tonumber(ARGV[1])
+local ids = {}
+local atts = {}
+for i = 2, #ARGV, 2 do
+  ids[#ids + 1] = ARGV[i]
+  atts[#atts + 1] = tonumber(ARGV[i + 1])
+end
+local blobs = redis.call('HMGET', KEYS[1], unpack(ids))
+local leased = redis.call('ZMSCORE', KEYS[2], unpack(ids))
+local cancelled = {}
+if redis.call('SCARD', KEYS[3]) > 0 then
+  cancelled = redis.call('SMISMEMBER', KEYS[3], unpack(ids))
+end
+local out = {}
+local zadd = {}
+for i, id in ipairs(ids) do
+  local a = parse(blobs[i])
+  if a and leased[i] and a == atts[i] then
+    zadd[#zadd + 1] = deadline
+    zadd[#zadd + 1] = id
+    if cancelled[i] == 1 then out[i] = 2 else out[i] = 1 end
+  else
+    out[i] = 0
+  end
+end
+if #zadd > 0 then redis.call('ZADD', KEYS[2], 'XX', unpack(zadd)) end
+return out

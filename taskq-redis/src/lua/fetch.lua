@@ -1,0 +1,164 @@
+-- fetch: reclaim expired leases, promote due delayed messages, then pop up to `max` ready ids
+-- (highest priority first across the queues, FIFO within one) and lease them, attempt + 1.
+--
+-- KEYS, 15 per queue: env, lease, delayed, wake, dead, r0 .. r9
+-- ARGV: max, lease_ms, number of queues
+-- Returns {next_wake_ms (-1: none; only when nothing was leased), popped, (queue index, id,
+-- attempt, envelope JSON) ...}
+local max = tonumber(ARGV[1])
+local lease_ms = tonumber(ARGV[2])
+local nq = tonumber(ARGV[3])
+local S = 15
+local now = now_ms()
+
+local function k(q, i) return KEYS[(q - 1) * S + i] end
+local function rk(q, p) return KEYS[(q - 1) * S + 6 + p] end
+
+-- Garbage found in the queue's keys goes to the dead letters as it was: "R|at|id|raw".
+local function bury_raw(q, id, raw)
+  local shown = ''
+  if is_uuid(id) then shown = id end
+  redis.call('RPUSH', k(q, 5), 'R|' .. now .. '|' .. shown .. '|' .. raw)
+end
+
+local function push_ids(q, ids, front)
+  if #ids == 0 then return end
+  local blobs = redis.call('HMGET', k(q, 1), unpack(ids))
+  local by_p = {}
+  for i, id in ipairs(ids) do
+    local a, p = parse(blobs[i])
+    if a then
+      local l = by_p[p]
+      if not l then
+        l = {}
+        by_p[p] = l
+      end
+      l[#l + 1] = id
+    elseif blobs[i] then
+      redis.call('HDEL', k(q, 1), id)
+      bury_raw(q, id, blobs[i])
+    elseif not is_uuid(id) then
+      bury_raw(q, id, id)
+    end
+  end
+  for p, l in pairs(by_p) do
+    if front then
+      redis.call('LPUSH', rk(q, p), unpack(l))
+    else
+      redis.call('RPUSH', rk(q, p), unpack(l))
+    end
+  end
+end
+
+for q = 1, nq do
+  local expired = redis.call('ZRANGEBYSCORE', k(q, 2), '-inf', now, 'LIMIT', 0, 1000)
+  if #expired > 0 then
+    redis.call('ZREM', k(q, 2), unpack(expired))
+    push_ids(q, expired, true)
+  end
+  local due = redis.call('ZRANGEBYSCORE', k(q, 3), '-inf', now, 'LIMIT', 0, 1000)
+  if #due > 0 then
+    redis.call('ZREM', k(q, 3), unpack(due))
+    push_ids(q, due, false)
+  end
+end
+
+-- Pop: LMPOP takes from the first non-empty list, in priority order across the queues.
+local args = { 'LMPOP', nq * 10 }
+local owner = {}
+for p = 9, 0, -1 do
+  for q = 1, nq do
+    local key = rk(q, p)
+    args[#args + 1] = key
+    owner[key] = q
+  end
+end
+args[#args + 1] = 'LEFT'
+args[#args + 1] = 'COUNT'
+args[#args + 1] = 0
+local popped = {}
+for q = 1, nq do popped[q] = {} end
+local need = max
+local total = 0
+while need > 0 do
+  args[#args] = need
+  local r = redis.call(unpack(args))
+  if not r then break end
+  local l = popped[owner[r[1]]]
+  for _, id in ipairs(r[2]) do l[#l + 1] = id end
+  need = need - #r[2]
+  total = total + #r[2]
+end
+
+local out = { -1, total }
+local deadline = now + lease_ms
+local seen = {}
+for q = 1, nq do
+  local ids = popped[q]
+  if #ids > 0 then
+    local blobs = redis.call('HMGET', k(q, 1), unpack(ids))
+    local leased = redis.call('ZMSCORE', k(q, 2), unpack(ids))
+    local delayed = redis.call('ZMSCORE', k(q, 3), unpack(ids))
+    local hset = {}
+    local zadd = {}
+    for i, id in ipairs(ids) do
+      local blob = blobs[i]
+      if seen[id] or leased[i] or delayed[i] then
+        -- A second copy of an id that is leased or waiting (a publish retried after its reply
+        -- was lost): the message itself is where it should be, drop the copy.
+      elseif not blob then
+        -- An id whose message is gone (finished or revoked) is a stale copy; anything else is
+        -- garbage written into the list.
+        if not is_uuid(id) then bury_raw(q, id, id) end
+      else
+        local a, p, chan, js, i1 = parse(blob)
+        if not a then
+          redis.call('HDEL', k(q, 1), id)
+          bury_raw(q, id, blob)
+        else
+          local att = a + 1
+          hset[#hset + 1] = id
+          hset[#hset + 1] = att .. string.sub(blob, i1)
+          zadd[#zadd + 1] = deadline
+          zadd[#zadd + 1] = id
+          out[#out + 1] = q
+          out[#out + 1] = id
+          out[#out + 1] = att
+          out[#out + 1] = string.sub(blob, js + 1)
+        end
+      end
+      seen[id] = true
+    end
+    if #hset > 0 then
+      redis.call('HSET', k(q, 1), unpack(hset))
+      redis.call('ZADD', k(q, 2), unpack(zadd))
+    end
+  end
+end
+
+if max > 0 and total == max then
+  -- More may be ready: pass the wake-up on to another idle worker.
+  for q = 1, nq do
+    local ready = {}
+    for p = 0, 9 do ready[#ready + 1] = rk(q, p) end
+    if redis.call('EXISTS', unpack(ready)) > 0 then wake(k(q, 4)) end
+  end
+end
+
+if #out == 2 then
+  -- Nothing leased: say when the earliest delayed message or lease is due, so an idle worker
+  -- blocks exactly until then.
+  local nxt = -1
+  for q = 1, nq do
+    for _, zk in ipairs({ k(q, 2), k(q, 3) }) do
+      local f = redis.call('ZRANGE', zk, 0, 0, 'WITHSCORES')
+      if f[2] then
+        local d = tonumber(f[2]) - now
+        if d < 0 then d = 0 end
+        if nxt < 0 or d < nxt then nxt = d end
+      end
+    end
+  end
+  out[1] = nxt
+end
+return out

@@ -1,0 +1,185 @@
+//! Result notifications: one pub/sub subscription per backend instance, on its own reply
+//! channel, and the waiters it wakes.
+//!
+//! Completions publish one message per batch and reply channel. The listener reconnects with
+//! backoff after a connection loss and, once subscribed again, bumps a generation counter so
+//! every waiter re-reads the stored result (a notification sent while the subscription was
+//! down is lost; the stored result is not).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use futures_util::StreamExt;
+use taskq::{Outcome, TaskId};
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+
+use crate::codec::Note;
+use crate::conn::backoff;
+
+type Waiters = HashMap<TaskId, Vec<(u64, oneshot::Sender<Outcome>)>>;
+
+pub(crate) struct Notifier {
+    client: redis::Client,
+    channel: String,
+    waiters: Mutex<Waiters>,
+    next: AtomicU64,
+    generation: watch::Sender<u64>,
+    listener: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Notifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notifier")
+            .field("channel", &self.channel)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Notifier {
+    fn drop(&mut self) {
+        if let Some(h) = lock(&self.listener).take() {
+            h.abort();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A registered waiter; unregisters when dropped.
+pub(crate) struct Waiter {
+    pub(crate) rx: oneshot::Receiver<Outcome>,
+    notifier: Weak<Notifier>,
+    id: TaskId,
+    token: u64,
+}
+
+impl Drop for Waiter {
+    fn drop(&mut self) {
+        if let Some(n) = self.notifier.upgrade() {
+            let mut w = lock(&n.waiters);
+            if let Some(list) = w.get_mut(&self.id) {
+                list.retain(|(t, _)| *t != self.token);
+                if list.is_empty() {
+                    w.remove(&self.id);
+                }
+            }
+        }
+    }
+}
+
+impl Notifier {
+    pub(crate) fn new(client: redis::Client, channel: String) -> Arc<Self> {
+        Arc::new(Self {
+            client,
+            channel,
+            waiters: Mutex::new(HashMap::new()),
+            next: AtomicU64::new(0),
+            generation: watch::Sender::new(0),
+            listener: Mutex::new(None),
+        })
+    }
+
+    /// This instance's reply channel.
+    pub(crate) fn channel(&self) -> &str {
+        &self.channel
+    }
+
+    /// Starts the listener unless it runs already (on the current tokio runtime).
+    pub(crate) fn ensure_listening(self: &Arc<Self>) {
+        let mut l = lock(&self.listener);
+        if l.as_ref().is_some_and(|h| !h.is_finished()) {
+            return;
+        }
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        *l = Some(tokio::spawn(listen(
+            Arc::downgrade(self),
+            self.client.clone(),
+            self.channel.clone(),
+        )));
+    }
+
+    /// Counts (re)subscriptions: a waiter re-reads the stored result whenever it changes.
+    pub(crate) fn generation(&self) -> watch::Receiver<u64> {
+        self.generation.subscribe()
+    }
+
+    /// Registers a waiter for `id` (before the stored result is read, so nothing falls between).
+    pub(crate) fn register(self: &Arc<Self>, id: TaskId) -> Waiter {
+        let (tx, rx) = oneshot::channel();
+        let token = self.next.fetch_add(1, Ordering::Relaxed);
+        lock(&self.waiters).entry(id).or_default().push((token, tx));
+        Waiter {
+            rx,
+            notifier: Arc::downgrade(self),
+            id,
+            token,
+        }
+    }
+
+    fn dispatch(&self, payload: &[u8]) {
+        let notes: Vec<Note<'_>> = match serde_json::from_slice(payload) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "ignoring a malformed result notification");
+                return;
+            }
+        };
+        let mut waiters = lock(&self.waiters);
+        if waiters.is_empty() {
+            return;
+        }
+        for note in notes {
+            let Some(list) = waiters.remove(&note.id) else {
+                continue;
+            };
+            match serde_json::from_str::<Outcome>(note.outcome.get()) {
+                Ok(outcome) => {
+                    for (_, tx) in list {
+                        let _ = tx.send(outcome.clone());
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(id = %note.id, error = %e, "a result notification does not decode")
+                }
+            }
+        }
+    }
+}
+
+async fn listen(notifier: Weak<Notifier>, client: redis::Client, channel: String) {
+    let mut failures = 0u32;
+    loop {
+        match client.get_async_pubsub().await {
+            Ok(mut pubsub) => match pubsub.subscribe(&channel).await {
+                Ok(()) => {
+                    failures = 0;
+                    match notifier.upgrade() {
+                        Some(n) => n.generation.send_modify(|g| *g += 1),
+                        None => return,
+                    }
+                    let mut stream = pubsub.into_on_message();
+                    while let Some(msg) = stream.next().await {
+                        let Some(n) = notifier.upgrade() else {
+                            return;
+                        };
+                        n.dispatch(msg.get_payload_bytes());
+                    }
+                    tracing::warn!(%channel, "lost the result subscription; reconnecting");
+                }
+                Err(e) => tracing::warn!(error = %e, "could not subscribe for results"),
+            },
+            Err(e) => tracing::debug!(error = %e, "could not connect for results"),
+        }
+        if notifier.strong_count() == 0 {
+            return;
+        }
+        failures = failures.saturating_add(1);
+        tokio::time::sleep(backoff(failures)).await;
+    }
+}

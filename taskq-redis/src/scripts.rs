@@ -1,0 +1,40 @@
+//! The Lua scripts: one per state change that must be atomic, each small and named after the
+//! transition (see `src/lua/`). Each is the shared prelude followed by its body.
+
+use std::sync::LazyLock;
+
+use redis::Script;
+
+macro_rules! scripts {
+    ($($(#[$doc:meta])* $name:ident = $file:literal;)*) => {$(
+        $(#[$doc])*
+        pub(crate) static $name: LazyLock<Script> = LazyLock::new(|| {
+            Script::new(concat!(include_str!("lua/prelude.lua"), include_str!(concat!("lua/", $file))))
+        });
+    )*};
+}
+
+scripts! {
+    /// Reclaim, promote, pop and lease.
+    FETCH = "fetch.lua";
+    /// Fenced completion of a batch.
+    COMPLETE = "complete.lua";
+    /// Fenced move to the dead letters.
+    DEAD_LETTER = "dead_letter.lua";
+    /// Fenced burial of an undecodable message.
+    BURY = "bury.lua";
+    /// Fenced retry later.
+    RETRY = "retry.lua";
+    /// Fenced hand-back.
+    RELEASE = "release.lua";
+    /// Fenced lease extension.
+    EXTEND = "extend.lua";
+    /// Revocation.
+    CANCEL = "cancel.lua";
+    /// Fenced progress report.
+    PROGRESS = "progress.lua";
+    /// Dead letters back to ready.
+    REQUEUE = "requeue.lua";
+    /// A foreign waiter's registration.
+    WATCH = "watch.lua";
+}

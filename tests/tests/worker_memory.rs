@@ -187,10 +187,10 @@ async fn sync_tasks_run_on_the_blocking_pool() {
 static WARM_STARTED: AtomicBool = AtomicBool::new(false);
 
 #[taskq::task(queue = "warm")]
-async fn finishes_slowly() -> &'static str {
+async fn finishes_slowly() -> String {
     WARM_STARTED.store(true, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    "done"
+    "done".to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -255,23 +255,32 @@ async fn cold_shutdown_hands_tasks_back_and_a_new_worker_completes_them() {
     second.shutdown().await.unwrap();
 }
 
+static NOW_STARTED: AtomicBool = AtomicBool::new(false);
+
+#[taskq::task(queue = "cold-now")]
+async fn stuck_forever() {
+    NOW_STARTED.store(true, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_now_is_cold_at_once() {
     let client = Client::memory();
     let worker = Worker::builder()
         .client(client.clone())
         .queues(["cold-now"])
-        .register::<stuck_until_released>()
+        .grace_period(Duration::from_secs(3600))
         .spawn()
         .unwrap();
-    // Another queue than the cold test's, and a task that is stuck only while COLD_STUCK.
-    let h = stuck_until_released::new(1).queue("cold-now").delay_on(&client).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let h = stuck_forever::new().delay_on(&client).await.unwrap();
+    while !NOW_STARTED.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let started = std::time::Instant::now();
     let report = worker.stop_now().await.unwrap();
-    assert!(started.elapsed() < Duration::from_secs(5));
-    assert_eq!(report.succeeded + report.released, 1);
-    let _ = h;
+    assert!(started.elapsed() < Duration::from_secs(5), "did not wait for the grace period");
+    assert_eq!((report.succeeded, report.released), (0, 1));
+    assert_eq!(h.state().await.unwrap(), TaskState::Pending, "handed back, ready again");
 }
 
 // ---------------------------------------------------------------- dead letters
@@ -430,10 +439,10 @@ async fn revoke_before_start_means_it_never_runs() {
 }
 
 #[taskq::task(queue = "revoke")]
-async fn runs_until_cancelled(ctx: Context) -> &'static str {
+async fn runs_until_cancelled(ctx: Context) -> String {
     ctx.set_progress(&"waiting").await.unwrap();
     ctx.cancelled().await;
-    "cancelled"
+    "cancelled".to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

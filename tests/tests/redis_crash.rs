@@ -83,7 +83,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % n.max(1)
     }
 }
@@ -98,9 +101,11 @@ async fn a_task_of_a_worker_killed_mid_run_is_finished_by_another_worker() {
         .delay_on(&client)
         .await
         .expect("send");
-    wait_for("worker a to start the task", Duration::from_secs(15), || {
-        counter(&server, "crash:started:k") >= 1
-    })
+    wait_for(
+        "worker a to start the task",
+        Duration::from_secs(15),
+        || counter(&server, "crash:started:k") >= 1,
+    )
     .await;
     a.kill();
     let killed_at = Instant::now();
@@ -110,11 +115,21 @@ async fn a_task_of_a_worker_killed_mid_run_is_finished_by_another_worker() {
         .await
         .expect("worker b finishes the task");
     assert_eq!(who, "b");
-    assert_eq!(counter(&server, "crash:started:k"), 2, "ran once on a, once on b");
+    assert_eq!(
+        counter(&server, "crash:started:k"),
+        2,
+        "ran once on a, once on b"
+    );
     // The lease (1 s) had to expire first, then 1.5 s of work.
     let took = killed_at.elapsed();
-    assert!(took >= Duration::from_millis(1_500), "finished {took:?} after the kill");
-    assert!(took < Duration::from_secs(8), "finished only {took:?} after the kill");
+    assert!(
+        took >= Duration::from_millis(1_500),
+        "finished {took:?} after the kill"
+    );
+    assert!(
+        took < Duration::from_secs(8),
+        "finished only {took:?} after the kill"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -127,9 +142,11 @@ async fn a_stale_worker_that_wakes_up_late_cannot_overwrite_the_result() {
         .delay_on(&client)
         .await
         .expect("send");
-    wait_for("worker a to start the task", Duration::from_secs(15), || {
-        counter(&server, "crash:started:s") >= 1
-    })
+    wait_for(
+        "worker a to start the task",
+        Duration::from_secs(15),
+        || counter(&server, "crash:started:s") >= 1,
+    )
     .await;
     // Freeze a: it stops extending, its lease expires, b takes the task over and finishes it.
     a.signal("STOP");
@@ -150,13 +167,21 @@ async fn a_stale_worker_that_wakes_up_late_cannot_overwrite_the_result() {
         .expect("a stored result");
     match record.outcome {
         Some(Outcome::Success(p)) => {
-            assert_eq!(p.decode::<String>().expect("a name"), "b", "the stale worker overwrote the result")
+            assert_eq!(
+                p.decode::<String>().expect("a name"),
+                "b",
+                "the stale worker overwrote the result"
+            )
         }
         other => panic!("expected b's success, got {other:?}"),
     }
     assert_eq!(counter(&server, "crash:started:s"), 2);
     let stats = backend.queue_stats(tasks::QUEUE).await.expect("stats");
-    assert_eq!(stats, taskq::backend::QueueStats::default(), "nothing left behind");
+    assert_eq!(
+        stats,
+        taskq::backend::QueueStats::default(),
+        "nothing left behind"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -240,11 +265,22 @@ async fn a_thousand_tasks_survive_workers_killed_at_random() {
     let announced = announced.lock().expect("lock").clone();
     counting.abort();
     for id in &ids {
-        assert_eq!(announced.get(id).copied().unwrap_or(0), 1, "task {id}: accepted completions");
+        assert_eq!(
+            announced.get(id).copied().unwrap_or(0),
+            1,
+            "task {id}: accepted completions"
+        );
     }
     let stats = backend.queue_stats(tasks::QUEUE).await.expect("stats");
-    assert_eq!(stats, taskq::backend::QueueStats::default(), "nothing left behind");
-    eprintln!("{kills} workers killed; {runs} runs for {TASKS} tasks ({} re-runs)", runs - i64::from(TASKS));
+    assert_eq!(
+        stats,
+        taskq::backend::QueueStats::default(),
+        "nothing left behind"
+    );
+    eprintln!(
+        "{kills} workers killed; {runs} runs for {TASKS} tasks ({} re-runs)",
+        runs - i64::from(TASKS)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -275,5 +311,9 @@ async fn workers_and_waiters_carry_on_through_a_redis_restart() {
         assert_eq!(value, 2 * n as u32);
     }
     let stats = backend.queue_stats(tasks::QUEUE).await.expect("stats");
-    assert_eq!(stats, taskq::backend::QueueStats::default(), "nothing left behind");
+    assert_eq!(
+        stats,
+        taskq::backend::QueueStats::default(),
+        "nothing left behind"
+    );
 }

@@ -193,10 +193,7 @@ fn parse_arg(cx: &mut Ctxt, arg: Vec<TokenTree>) -> Option<(Ident, Value)> {
             return None;
         }
         Some(other) => {
-            cx.error(
-                other.span(),
-                format!("expected `=` or `,` after `{key}`"),
-            );
+            cx.error(other.span(), format!("expected `=` or `,` after `{key}`"));
             return None;
         }
     };
@@ -250,11 +247,13 @@ fn fill(cx: &mut Ctxt, slots: &mut Slots, position: usize, key: &Ident, value: V
     let expr = &expr;
     match name.as_str() {
         "name" => {
-            let v = string_lit(cx, key, expr).and_then(|s| checked_name(cx, &s, "task name", "name"));
+            let v =
+                string_lit(cx, key, expr).and_then(|s| checked_name(cx, &s, "task name", "name"));
             slots.name.set(cx, key, position, v);
         }
         "queue" => {
-            let v = string_lit(cx, key, expr).and_then(|s| checked_name(cx, &s, "queue name", "queue"));
+            let v =
+                string_lit(cx, key, expr).and_then(|s| checked_name(cx, &s, "queue name", "queue"));
             slots.queue.set(cx, key, position, v);
         }
         "priority" => {
@@ -527,10 +526,7 @@ fn duration(cx: &mut Ctxt, key: &Ident, expr: &Expr) -> Option<(u64, LitStr)> {
         Some((false, Lit::Str(s))) => match duration::parse_millis(&s.value()) {
             Ok(ms) => Some((ms, s.clone())),
             Err(why) => {
-                cx.error(
-                    s.span(),
-                    format!("invalid duration for `{key}`: {why}"),
-                );
+                cx.error(s.span(), format!("invalid duration for `{key}`: {why}"));
                 None
             }
         },
@@ -645,10 +641,7 @@ fn finish(cx: &mut Ctxt, s: Slots) -> TaskAttr {
         jitter: s.jitter.value,
         timeout_ms: s.timeout.value,
         result_ttl,
-        krate: s
-            .krate
-            .value
-            .unwrap_or_else(|| syn::parse_quote!(::taskq)),
+        krate: s.krate.value.unwrap_or_else(|| syn::parse_quote!(::taskq)),
     }
 }
 
@@ -658,7 +651,9 @@ impl TaskAttr {
         let krate = &self.krate;
         // `quote!` puts spaces around `::`; serde reads the string back as tokens, so that is fine,
         // but a tidy string reads better in expanded code.
-        quote!(#krate::__private::serde).to_string().replace(' ', "")
+        quote!(#krate::__private::serde)
+            .to_string()
+            .replace(' ', "")
     }
 }
 

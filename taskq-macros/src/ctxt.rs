@@ -42,6 +42,9 @@ impl Ctxt {
 
     /// One `compile_error!` per mistake, in the order found.
     pub(crate) fn to_compile_errors(&self) -> TokenStream {
-        self.errors.iter().map(syn::Error::to_compile_error).collect()
+        self.errors
+            .iter()
+            .map(syn::Error::to_compile_error)
+            .collect()
     }
 }

@@ -10,7 +10,8 @@ const UNITS: [(&str, u64); 5] = [
     ("ms", 1),
 ];
 
-const HOW: &str = "write whole numbers followed by `ms`, `s`, `m`, `h` or `d`, as in \"30s\" or \"1m30s\"";
+const HOW: &str =
+    "write whole numbers followed by `ms`, `s`, `m`, `h` or `d`, as in \"30s\" or \"1m30s\"";
 
 /// Parses `text` into milliseconds, or says what is wrong with it.
 pub(crate) fn parse_millis(text: &str) -> Result<u64, String> {
@@ -99,8 +100,20 @@ mod tests {
     #[test]
     fn rejects_bad_durations() {
         for bad in [
-            "", "30", "s", "30sec", "1.5s", "30s1m", "1s1s", "-1s", " 1s", "1s ", "1 s", "1m30",
-            "99999999999999999999s", "999999999999999d",
+            "",
+            "30",
+            "s",
+            "30sec",
+            "1.5s",
+            "30s1m",
+            "1s1s",
+            "-1s",
+            " 1s",
+            "1s ",
+            "1 s",
+            "1m30",
+            "99999999999999999999s",
+            "999999999999999d",
         ] {
             assert!(parse_millis(bad).is_err(), "{bad:?} should be rejected");
         }

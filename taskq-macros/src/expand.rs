@@ -87,12 +87,7 @@ fn not_a_function(cx: &mut Ctxt, item: TokenStream) {
 
 /// The user's item as written (less any second `#[task]`, already reported), and the errors:
 /// the function keeps existing, so its callers do not fail too.
-fn fallback(
-    cx: &Ctxt,
-    func: Option<&ItemFn>,
-    item: TokenStream,
-    krate: &syn::Path,
-) -> TokenStream {
+fn fallback(cx: &Ctxt, func: Option<&ItemFn>, item: TokenStream, krate: &syn::Path) -> TokenStream {
     let errors = cx.to_compile_errors();
     let item = match func {
         Some(func) => {
@@ -126,9 +121,14 @@ fn expand(task: &Task<'_>, options: &TaskAttr) -> TokenStream {
 
     let field_idents: Vec<_> = task.fields.iter().map(|f| &f.ident).collect();
     let field_tys: Vec<_> = task.fields.iter().map(|f| &f.ty).collect();
-    let field_docs = field_idents
-        .iter()
-        .map(|ident| format!("The argument `{}`.", ident.unraw()));
+    // Each field is spanned at its argument's type: rustc's "`T: Serialize` is not satisfied"
+    // from serde's derive then points at the type, or at least labels it.
+    let struct_fields = task.fields.iter().map(|field| {
+        let ident = &field.ident;
+        let ty = &field.ty;
+        let doc = format!("The argument `{}`.", ident.unraw());
+        quote_spanned!(ty.span()=> #[doc = #doc] pub #ident: #ty)
+    });
 
     // The struct.
     let serde_path = options.serde_path();
@@ -151,10 +151,7 @@ fn expand(task: &Task<'_>, options: &TaskAttr) -> TokenStream {
         #[derive(#krate::__private::serde::Serialize, #krate::__private::serde::Deserialize)]
         #[serde(crate = #serde_path)]
         #vis struct #ident {
-            #(
-                #[doc = #field_docs]
-                pub #field_idents: #field_tys,
-            )*
+            #(#struct_fields,)*
         }
 
         #(#cfgs)*
@@ -360,6 +357,9 @@ fn task_options(options: &TaskAttr) -> TokenStream {
         }
         ResultTtl::Ignore => fields.push(quote!(result_ttl: ::core::option::Option::None)),
     }
+    if fields.is_empty() {
+        return quote!(#krate::TaskOptions::DEFAULT);
+    }
     let rest = (fields.len() < 6).then(|| quote!(..#krate::TaskOptions::DEFAULT));
     quote!(#krate::TaskOptions { #(#fields,)* #rest })
 }
@@ -379,4 +379,87 @@ fn is_lint_attr(attr: &Attribute) -> bool {
     ["allow", "warn", "deny", "forbid", "expect"]
         .iter()
         .any(|lint| attr.path().is_ident(lint))
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    /// Expands `#[task(args)] item` outside the compiler, as a file of items.
+    fn expand(args: proc_macro2::TokenStream, item: proc_macro2::TokenStream) -> syn::File {
+        syn::parse2(super::task(args, item)).expect("the expansion is a list of items")
+    }
+
+    fn item_names(file: &syn::File) -> Vec<String> {
+        file.items
+            .iter()
+            .map(|item| match item {
+                syn::Item::Struct(s) => format!("struct {}", s.ident),
+                syn::Item::Fn(f) => format!("fn {}", f.sig.ident),
+                syn::Item::Impl(_) => "impl".to_owned(),
+                syn::Item::Const(_) => "const".to_owned(),
+                syn::Item::Macro(m) => format!(
+                    "{}!",
+                    quote!(#m).to_string().split('!').next().unwrap_or("")
+                ),
+                other => format!("{:?}", quote!(#other).to_string()),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_async_fn_becomes_struct_new_wrapper_and_hidden_impls() {
+        let file = expand(
+            quote!(retries = 3),
+            quote! {
+                /// Adds.
+                pub async fn add(a: i64, b: i64) -> i64 { a + b }
+            },
+        );
+        assert_eq!(
+            item_names(&file),
+            ["struct add", "impl", "fn add", "const"],
+            "{}",
+            quote!(#file)
+        );
+        let text = quote!(#file).to_string();
+        assert!(text.contains("__taskq_body_add"), "{text}");
+        assert!(text.contains("impl :: taskq :: Invoke for add"), "{text}");
+        assert!(text.contains("max_attempts : 4"), "{text}");
+    }
+
+    #[test]
+    fn a_sync_fn_is_kept_and_has_no_invoke() {
+        let file = expand(
+            quote!(),
+            quote!(
+                fn mul(a: i64, b: i64) -> i64 {
+                    a * b
+                }
+            ),
+        );
+        let text = quote!(#file).to_string();
+        assert!(
+            text.contains("fn mul (a : i64 , b : i64) -> i64 { a * b }"),
+            "{text}"
+        );
+        assert!(text.contains("run_blocking"), "{text}");
+        assert!(!text.contains("Invoke"), "{text}");
+    }
+
+    #[test]
+    fn on_error_the_function_is_kept_with_every_error() {
+        let item = quote!(
+            async fn greet(name: &str) -> String {
+                name.to_owned()
+            }
+        );
+        let out = super::task(quote!(retries = "3", colour = 1), item).to_string();
+        assert_eq!(out.matches("compile_error").count(), 3, "{out}");
+        assert!(
+            out.starts_with("async fn greet (name : & str) -> String"),
+            "{out}"
+        );
+        assert!(!out.contains("struct"), "{out}");
+    }
 }

@@ -66,10 +66,7 @@ pub(crate) fn check<'a>(cx: &mut Ctxt, func: &'a ItemFn, krate: &syn::Path) -> O
     let sig = &func.sig;
 
     if let Some(attr) = func.attrs.iter().find(|a| is_task_attr(a, krate)) {
-        cx.error_spanned(
-            attr,
-            "`#[task]` is applied more than once; remove this one",
-        );
+        cx.error_spanned(attr, "`#[task]` is applied more than once; remove this one");
     }
     if let Some(constness) = &sig.constness {
         cx.error(
@@ -303,7 +300,12 @@ fn owned_suggestion(reference: &TypeReference) -> String {
             });
             match known {
                 Some(owned) => format!("`{owned}`"),
-                None if !path.path.segments.iter().any(|s| has_lifetime(&s.arguments)) => {
+                None if !path
+                    .path
+                    .segments
+                    .iter()
+                    .any(|s| has_lifetime(&s.arguments)) =>
+                {
                     format!("`{}`", type_string(elem))
                 }
                 None => "an owned type".to_owned(),
@@ -403,10 +405,16 @@ mod tests {
             ("& str", "&str"),
             ("&'a str", "&'a str"),
             ("&mut Vec<u8>", "&mut Vec<u8>"),
-            ("std::collections::HashMap<String, Vec<&'static str>>", "std::collections::HashMap<String, Vec<&'static str>>"),
+            (
+                "std::collections::HashMap<String, Vec<&'static str>>",
+                "std::collections::HashMap<String, Vec<&'static str>>",
+            ),
             ("[u8; 4]", "[u8; 4]"),
             ("&dyn Fn(u8) -> u8", "&dyn Fn(u8) -> u8"),
-            ("Box<dyn std::error::Error + Send>", "Box<dyn std::error::Error + Send>"),
+            (
+                "Box<dyn std::error::Error + Send>",
+                "Box<dyn std::error::Error + Send>",
+            ),
             ("(i32, String)", "(i32, String)"),
         ];
         for (source, expected) in cases {

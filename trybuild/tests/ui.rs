@@ -1,0 +1,10 @@
+//! The `#[task]` macro's diagnostics and expansions: every case is one file under `ui/`, with the
+//! compiler's output beside each compile-fail case (regenerate with `TRYBUILD=overwrite`, then
+//! read every changed `.stderr`).
+
+#[test]
+fn ui() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/fail/*.rs");
+    t.pass("tests/ui/pass/*.rs");
+}

@@ -1,0 +1,6 @@
+#[taskq::task(timeout = "30 seconds")]
+async fn ping() -> u32 {
+    1
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[taskq::task]
+async fn store<T: serde::Serialize>(value: T) -> usize {
+    let _ = value;
+    0
+}
+
+fn main() {}

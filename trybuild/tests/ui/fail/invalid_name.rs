@@ -1,0 +1,6 @@
+#[taskq::task(name = "send email")]
+async fn send_email(to: String) -> String {
+    to
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[taskq::task(timeout)]
+async fn ping() -> u32 {
+    1
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[taskq::task]
+async fn area((width, height): (u32, u32)) -> u32 {
+    width * height
+}
+
+fn main() {}

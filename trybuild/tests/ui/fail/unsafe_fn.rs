@@ -1,0 +1,6 @@
+#[taskq::task]
+async unsafe fn poke(addr: usize) -> usize {
+    addr
+}
+
+fn main() {}

@@ -92,6 +92,11 @@ pub trait Task: Serialize + DeserializeOwned + Send + 'static {
     fn run(self, ctx: Context) -> impl Future<Output = Result<Self::Output, Self::Error>> + Send;
 }
 
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be awaited in place: only an `async fn` task without a `taskq::Context` argument can",
+    label = "send it with `.delay()` instead, or call the function itself",
+    note = "a sync `fn` task, or one that takes a `Context`, keeps its function as written: call that directly"
+)]
 /// A task whose function can also be run in place, without a queue: an `async fn` without a
 /// [`Context`] argument. `#[task]` implements it; it is what makes `add(2, 3).await` work.
 pub trait Invoke: Task {
@@ -112,7 +117,6 @@ pub trait Invoke: Task {
 /// # let _ = opts;
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct CallOptions {
     /// The task id to use (a fresh one if `None`).
     pub id: Option<TaskId>,

@@ -16,3 +16,8 @@ pub mod tasks {
         text.split_whitespace().count()
     }
 }
+
+// Links taskq-redis into every example, so that `TASKQ_URL=redis://...` selects Redis with no
+// other change (a backend crate that is never named is dropped by the linker, and its
+// `redis://` registration with it).
+use taskq_redis as _;

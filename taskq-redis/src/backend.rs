@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use crate::codec::{self, StoredResult};
 use crate::conn::{self, command_error, corrupt, BACKEND};
 use crate::keys::{self, QueueKeys};
-use crate::notify::Notifier;
+use crate::notify::{Mark, Notifier};
 use crate::scripts;
 
 /// The key prefix unless configured: keys look like `{taskq:emails}:env`.
@@ -228,16 +228,24 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Ids this instance published, with their queue and whether their reply channel is ours.
+/// Ids this instance published: their queue, and, when their reply channel is ours, where the
+/// subscription stood when they were sent.
 #[derive(Default)]
 struct IdCache {
-    map: HashMap<TaskId, (Arc<str>, bool)>,
+    map: HashMap<TaskId, Sent>,
     order: VecDeque<TaskId>,
 }
 
+#[derive(Clone)]
+struct Sent {
+    queue: Arc<str>,
+    ours: bool,
+    mark: Option<Mark>,
+}
+
 impl IdCache {
-    fn insert(&mut self, id: TaskId, queue: Arc<str>, ours: bool) {
-        if self.map.insert(id, (queue, ours)).is_none() {
+    fn insert(&mut self, id: TaskId, sent: Sent) {
+        if self.map.insert(id, sent).is_none() {
             self.order.push_back(id);
             if self.order.len() > ID_CACHE {
                 if let Some(old) = self.order.pop_front() {
@@ -653,15 +661,15 @@ impl Inner {
 
     // ---- lookups by id --------------------------------------------------------------------
 
-    fn cached(&self, id: TaskId) -> Option<(Arc<str>, bool)> {
+    fn cached(&self, id: TaskId) -> Option<Sent> {
         lock(&self.ids).map.get(&id).cloned()
     }
 
     /// The queues task `id` may be in: the one it was published to by this instance, or every
     /// queue this prefix has seen.
     async fn candidates(&self, id: TaskId) -> Result<Vec<String>, BackendError> {
-        if let Some((q, _)) = self.cached(id) {
-            return Ok(vec![q.to_string()]);
+        if let Some(sent) = self.cached(id) {
+            return Ok(vec![sent.queue.to_string()]);
         }
         let mut queues: Vec<String> = self
             .command(redis::cmd("SMEMBERS").arg(keys::queues_key(&self.prefix)))
@@ -678,7 +686,10 @@ impl Inner {
         watched: &mut Vec<String>,
     ) -> Result<Option<Outcome>, BackendError> {
         let sid = id.to_string();
-        if let Some((queue, true)) = self.cached(id) {
+        if let Some(Sent {
+            queue, ours: true, ..
+        }) = self.cached(id)
+        {
             let key = self.keys(&queue).result(&sid);
             let stored: Option<String> = self.command(redis::cmd("GET").arg(&key)).await?;
             return stored
@@ -778,6 +789,7 @@ impl Backend for RedisBackend {
         let now = Timestamp::now();
         let mut items = Vec::with_capacity(batch.len());
         let mut any_ours = false;
+        let mark = inner.notifier.mark();
         {
             let mut ids = lock(&inner.ids);
             for mut env in batch {
@@ -787,7 +799,14 @@ impl Backend for RedisBackend {
                     any_ours = true;
                 }
                 let queue: Arc<str> = Arc::from(env.queue.as_str());
-                ids.insert(env.id, queue.clone(), ours);
+                ids.insert(
+                    env.id,
+                    Sent {
+                        queue: queue.clone(),
+                        ours,
+                        mark: mark.filter(|_| ours),
+                    },
+                );
                 let blob = codec::encode_message(&env, env.attempt)
                     .map_err(|e| encode_error("an envelope", e))?;
                 items.push(Prepared {
@@ -1094,13 +1113,25 @@ impl Backend for RedisBackend {
         inner.notifier.ensure_listening();
         let mut generation = inner.notifier.generation();
         let mut waiter = inner.notifier.register(id);
+        if let Some(outcome) = inner.notifier.take_stashed(id) {
+            return Ok(Some(outcome));
+        }
+        // Sent by this instance on a subscription unbroken since: the notification cannot have
+        // been missed, so there is no stored result to read yet.
+        // (The generation is read first: a resubscription after this point wakes the loop.)
+        generation.borrow_and_update();
+        let mut told_for_sure = inner
+            .cached(id)
+            .and_then(|s| s.mark)
+            .is_some_and(|m| inner.notifier.unbroken_since(m));
         let mut watched = Vec::new();
         let result = loop {
-            generation.borrow_and_update();
-            match inner.check_result(id, &mut watched).await {
-                Ok(Some(outcome)) => break Ok(Some(outcome)),
-                Ok(None) => {}
-                Err(e) => break Err(e),
+            if !std::mem::take(&mut told_for_sure) {
+                match inner.check_result(id, &mut watched).await {
+                    Ok(Some(outcome)) => break Ok(Some(outcome)),
+                    Ok(None) => {}
+                    Err(e) => break Err(e),
+                }
             }
             let until = async {
                 match deadline {

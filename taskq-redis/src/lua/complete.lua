@@ -27,14 +27,13 @@ end
 if #done > 0 then
   redis.call('ZREM', KEYS[2], unpack(done))
   redis.call('HDEL', KEYS[1], unpack(done))
-  if redis.call('SCARD', KEYS[3]) > 0 then redis.call('SREM', KEYS[3], unpack(done)) end
   local progress = {}
-  if redis.call('HLEN', KEYS[4]) > 0 then
+  local watchers = {}
+  -- Revocations, progress reports and foreign waiters are rare: one call to see if any exist.
+  if redis.call('EXISTS', KEYS[3], KEYS[4], KEYS[5]) > 0 then
+    redis.call('SREM', KEYS[3], unpack(done))
     progress = redis.call('HMGET', KEYS[4], unpack(done))
     redis.call('HDEL', KEYS[4], unpack(done))
-  end
-  local watchers = {}
-  if redis.call('HLEN', KEYS[5]) > 0 then
     watchers = redis.call('HMGET', KEYS[5], unpack(done))
     redis.call('HDEL', KEYS[5], unpack(done))
   end

@@ -97,15 +97,16 @@ for q = 1, nq do
   local ids = popped[q]
   if #ids > 0 then
     local blobs = redis.call('HMGET', k(q, 1), unpack(ids))
-    local leased = redis.call('ZMSCORE', k(q, 2), unpack(ids))
-    local delayed = redis.call('ZMSCORE', k(q, 3), unpack(ids))
     local hset = {}
     local zadd = {}
     for i, id in ipairs(ids) do
       local blob = blobs[i]
-      if seen[id] or leased[i] or delayed[i] then
-        -- A second copy of an id that is leased or waiting (a publish retried after its reply
-        -- was lost): the message itself is where it should be, drop the copy.
+      -- A second copy of an id (a publish retried after its reply was lost) is leased again:
+      -- the new attempt number fences off the first delivery, so at worst the task runs twice,
+      -- as at-least-once allows. Checking every id for copies would cost two more calls per
+      -- fetch on the server.
+      if seen[id] then
+        -- the same id twice in one fetch: deliver it once
       elseif not blob then
         -- An id whose message is gone (finished or revoked) is a stale copy; anything else is
         -- garbage written into the list.

@@ -31,6 +31,10 @@ pub const DEFAULT_RECONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// a task by id without asking every queue.
 const ID_CACHE: usize = 100_000;
 
+/// A busy worker reclaims expired leases and promotes due tasks at most this often (a fetch
+/// that finds nothing ready always does both).
+const TIMER_CHECK: Duration = Duration::from_millis(20);
+
 /// Most items per script call (Lua's `unpack` has a limit of about 8,000 values).
 const CHUNK: usize = 500;
 
@@ -149,6 +153,7 @@ impl RedisBackendBuilder {
                 known_queues: Mutex::new(HashSet::new()),
                 ids: Mutex::new(IdCache::default()),
                 publisher: Mutex::new(PublishQueue::default()),
+                timers_checked: Mutex::new(None),
             }),
         })
     }
@@ -222,6 +227,7 @@ struct Inner {
     known_queues: Mutex<HashSet<String>>,
     ids: Mutex<IdCache>,
     publisher: Mutex<PublishQueue>,
+    timers_checked: Mutex<Option<Instant>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -464,7 +470,19 @@ impl Inner {
                 inv.key(r);
             }
         }
-        inv.arg(max).arg(ms(lease).max(1)).arg(queues.len());
+        let check_timers = {
+            let mut last = lock(&self.timers_checked);
+            let due = last.is_none_or(|t| t.elapsed() >= TIMER_CHECK);
+            if due {
+                *last = Some(Instant::now());
+            }
+            due
+        };
+        inv.arg(max)
+            .arg(ms(lease).max(1))
+            .arg(queues.len())
+            .arg(Timestamp::now().as_millis())
+            .arg(u8::from(check_timers));
         let values: Vec<Value> = self.eval(&inv).await?;
         let mut it = values.into_iter();
         let next = it.next().as_ref().and_then(int).unwrap_or(-1);
@@ -545,7 +563,8 @@ impl Inner {
             .arg(id)
             .arg(attempt)
             .arg(ms(taskq::DEFAULT_RESULT_TTL))
-            .arg(outcome);
+            .arg(outcome)
+            .arg(Timestamp::now().as_millis());
         self.eval::<i64>(&inv).await?;
         Ok(())
     }
@@ -893,7 +912,7 @@ impl Backend for RedisBackend {
             .key(k.wake())
             .arg(lease.id.to_string())
             .arg(lease.attempt)
-            .arg(ms(delay));
+            .arg(Timestamp::now().after(delay).as_millis());
         Ok(self.inner.eval::<i64>(&inv).await? == 1)
     }
 
@@ -947,7 +966,7 @@ impl Backend for RedisBackend {
                 inv.key(k.env())
                     .key(k.lease())
                     .key(k.cancel())
-                    .arg(ms(by).max(1));
+                    .arg(Timestamp::now().after(by).as_millis());
                 for &i in chunk {
                     inv.arg(leases[i].id.to_string()).arg(leases[i].attempt);
                 }

@@ -2,7 +2,7 @@
 -- ("R|at|id|raw"), fenced by its lease; waiters get the rejection.
 --
 -- KEYS: env, lease, cancel, progress, watch, dead, result
--- ARGV: id, attempt, ttl_ms, outcome JSON
+-- ARGV: id, attempt, ttl_ms, outcome JSON, now (ms)
 local id = ARGV[1]
 local blob, a, p, chan, js = fenced(KEYS[1], KEYS[2], id, ARGV[2])
 if not blob then return 0 end
@@ -12,7 +12,7 @@ redis.call('SREM', KEYS[3], id)
 redis.call('HDEL', KEYS[4], id)
 local w = redis.call('HGET', KEYS[5], id)
 if w then redis.call('HDEL', KEYS[5], id) end
-redis.call('RPUSH', KEYS[6], 'R|' .. now_ms() .. '|' .. id .. '|' .. string.sub(blob, js + 1))
+redis.call('RPUSH', KEYS[6], 'R|' .. ARGV[5] .. '|' .. id .. '|' .. string.sub(blob, js + 1))
 finish(KEYS[7], id, ARGV[4], tonumber(ARGV[3]), chan, nil, w or nil)
 flush_notes()
 return 1

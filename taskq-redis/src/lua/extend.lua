@@ -1,8 +1,8 @@
 -- extend: push the deadlines of current leases; say of each 0 lost, 1 held, 2 cancelled.
 --
 -- KEYS: env, lease, cancel
--- ARGV: by_ms, then 2 per item: id, attempt
-local deadline = now_ms() + tonumber(ARGV[1])
+-- ARGV: the new deadline (ms), then 2 per item: id, attempt
+local deadline = ARGV[1]
 local ids = {}
 local atts = {}
 for i = 2, #ARGV, 2 do

@@ -2,14 +2,18 @@
 -- (highest priority first across the queues, FIFO within one) and lease them, attempt + 1.
 --
 -- KEYS, 15 per queue: env, lease, delayed, wake, dead, r0 .. r9
--- ARGV: max, lease_ms, number of queues
+-- ARGV: max, lease_ms, number of queues, now (ms, the caller's wall clock), check timers (0/1)
+--
+-- Reclaiming and promoting cost two calls per queue; a busy worker asks for them only every few
+-- milliseconds, and a fetch that finds nothing ready always does them.
 -- Returns {next_wake_ms (-1: none; only when nothing was leased), popped, (queue index, id,
 -- attempt, envelope JSON) ...}
 local max = tonumber(ARGV[1])
 local lease_ms = tonumber(ARGV[2])
 local nq = tonumber(ARGV[3])
+local now = tonumber(ARGV[4])
+local check = ARGV[5] == '1'
 local S = 15
-local now = now_ms()
 
 local function k(q, i) return KEYS[(q - 1) * S + i] end
 local function rk(q, p) return KEYS[(q - 1) * S + 6 + p] end
@@ -50,16 +54,18 @@ local function push_ids(q, ids, front)
   end
 end
 
-for q = 1, nq do
-  local expired = redis.call('ZRANGEBYSCORE', k(q, 2), '-inf', now, 'LIMIT', 0, 1000)
-  if #expired > 0 then
-    redis.call('ZREM', k(q, 2), unpack(expired))
-    push_ids(q, expired, true)
-  end
-  local due = redis.call('ZRANGEBYSCORE', k(q, 3), '-inf', now, 'LIMIT', 0, 1000)
-  if #due > 0 then
-    redis.call('ZREM', k(q, 3), unpack(due))
-    push_ids(q, due, false)
+local function timers()
+  for q = 1, nq do
+    local expired = redis.call('ZRANGEBYSCORE', k(q, 2), '-inf', now, 'LIMIT', 0, 1000)
+    if #expired > 0 then
+      redis.call('ZREM', k(q, 2), unpack(expired))
+      push_ids(q, expired, true)
+    end
+    local due = redis.call('ZRANGEBYSCORE', k(q, 3), '-inf', now, 'LIMIT', 0, 1000)
+    if #due > 0 then
+      redis.call('ZREM', k(q, 3), unpack(due))
+      push_ids(q, due, false)
+    end
   end
 end
 
@@ -78,16 +84,25 @@ args[#args + 1] = 'COUNT'
 args[#args + 1] = 0
 local popped = {}
 for q = 1, nq do popped[q] = {} end
-local need = max
 local total = 0
-while need > 0 do
-  args[#args] = need
-  local r = redis.call(unpack(args))
-  if not r then break end
-  local l = popped[owner[r[1]]]
-  for _, id in ipairs(r[2]) do l[#l + 1] = id end
-  need = need - #r[2]
-  total = total + #r[2]
+local function pop()
+  local need = max - total
+  while need > 0 do
+    args[#args] = need
+    local r = redis.call(unpack(args))
+    if not r then break end
+    local l = popped[owner[r[1]]]
+    for _, id in ipairs(r[2]) do l[#l + 1] = id end
+    need = need - #r[2]
+    total = total + #r[2]
+  end
+end
+
+if check then timers() end
+pop()
+if total == 0 and not check then
+  timers()
+  pop()
 end
 
 local out = { -1, total }

@@ -20,11 +20,6 @@ local function parse(blob)
   return a, p, string.sub(blob, i2 + 1, i3 - 1), i3, i1
 end
 
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-
 local function is_uuid(s)
   return type(s) == 'string' and #s == 36 and
     string.match(s, '^%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$') ~= nil

@@ -74,23 +74,68 @@ async fn client_for(options: &Options) -> Result<Client, BoxError> {
     }
 }
 
-/// Runs every scenario and prints its figures.
+/// Runs the scenarios asked for and prints their figures.
 pub async fn run(options: &Options) -> Result<(), BoxError> {
     epoch();
-    let n = options.tasks;
     line("backend", &options.backend);
-    line("tasks", n);
+    line("tasks", options.tasks);
+    line(
+        "allocator",
+        if cfg!(feature = "mimalloc") {
+            "mimalloc"
+        } else {
+            "system"
+        },
+    );
     line("worker_concurrency", options.concurrency);
+    if options.wants("enqueue") {
+        enqueue(options).await?;
+    }
+    if options.wants("e2e") || options.wants("latency") {
+        let client = client_for(options).await?;
+        // The worker gets a runtime (and so a core) of its own, as a worker process would; the
+        // producer and the waiters run on the other.
+        let worker_rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()?;
+        let builder = Worker::builder()
+            .client(client.clone())
+            .queues(["bench"])
+            .concurrency(options.concurrency);
+        let worker = {
+            let _guard = worker_rt.enter();
+            builder.spawn()?
+        };
+        if options.wants("e2e") {
+            end_to_end(&client, options.tasks).await?;
+        }
+        if options.wants("latency") {
+            latency(&client, options.latency_samples).await?;
+        }
+        worker.shutdown().await?;
+        worker_rt.shutdown_background();
+    }
+    line("peak_rss_mb", format!("{:.1}", peak_rss_mb()));
+    Ok(())
+}
 
-    // 1. Enqueue only, one `.delay()` at a time, then in batches.
+/// Enqueue only, one `.delay()` at a time, then in batches of 1,000.
+async fn enqueue(options: &Options) -> Result<(), BoxError> {
+    let n = options.tasks;
     let client = client_for(options).await?;
     let started = Instant::now();
     for i in 0..n as u64 {
-        noop::new(i).queue("bench-enqueue").ignore_result().delay_on(&client).await?;
+        noop::new(i)
+            .queue("bench-enqueue")
+            .ignore_result()
+            .delay_on(&client)
+            .await?;
     }
     line("enqueue_tasks_per_s", per_s(n, started.elapsed()));
     let started = Instant::now();
-    for chunk in (0..n as u64).collect::<Vec<_>>().chunks(1_000) {
+    let ids: Vec<u64> = (0..n as u64).collect();
+    for chunk in ids.chunks(1_000) {
         client
             .send_many(
                 chunk
@@ -100,15 +145,11 @@ pub async fn run(options: &Options) -> Result<(), BoxError> {
             .await?;
     }
     line("enqueue_batched_tasks_per_s", per_s(n, started.elapsed()));
-    drop(client);
+    Ok(())
+}
 
-    // 2. End to end: a producer and a worker together, every handle awaited and checked.
-    let client = client_for(options).await?;
-    let worker = Worker::builder()
-        .client(client.clone())
-        .queues(["bench"])
-        .concurrency(options.concurrency)
-        .spawn()?;
+/// A producer and a worker together; every handle awaited and its value checked.
+async fn end_to_end(client: &Client, n: usize) -> Result<(), BoxError> {
     let started = Instant::now();
     let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
     let producer = {
@@ -137,17 +178,18 @@ pub async fn run(options: &Options) -> Result<(), BoxError> {
         return Err(format!("only {done} of {n} tasks completed").into());
     }
     line("end_to_end_tasks_per_s", per_s(n, elapsed));
+    Ok(())
+}
 
-    // 3. Latency from `.delay()` to the task starting, with an idle worker.
-    let mut samples = Vec::with_capacity(options.latency_samples);
-    for _ in 0..options.latency_samples {
-        let h = stamp::new(now_ns()).delay_on(&client).await?;
-        samples.push(h.get().await?);
+/// Latency from `.delay()` to the task starting, one task at a time with an idle worker.
+async fn latency(client: &Client, samples: usize) -> Result<(), BoxError> {
+    let mut got = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let h = stamp::new(now_ns()).delay_on(client).await?;
+        got.push(h.get().await?);
     }
-    samples.sort_unstable();
-    line("latency_delay_to_start_p50_us", percentile(&samples, 0.50) / 1_000);
-    line("latency_delay_to_start_p99_us", percentile(&samples, 0.99) / 1_000);
-    worker.shutdown().await?;
-    line("peak_rss_mb", format!("{:.1}", peak_rss_mb()));
+    got.sort_unstable();
+    line("latency_delay_to_start_p50_us", percentile(&got, 0.50) / 1_000);
+    line("latency_delay_to_start_p99_us", percentile(&got, 0.99) / 1_000);
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! [`Context`]: what a running task can know and do about its own run.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -45,7 +47,7 @@ pub struct Context {
 
 struct Inner {
     id: TaskId,
-    task: String,
+    task: Cow<'static, str>,
     attempt: u32,
     max_attempts: u32,
     root_id: TaskId,
@@ -53,6 +55,8 @@ struct Inner {
     cancel: CancellationToken,
     retry_after: Mutex<Option<Duration>>,
     client: Option<Client>,
+    /// Why the worker stopped the task (0 while it has not): the worker's own code.
+    interrupt: AtomicU8,
 }
 
 impl fmt::Debug for Context {
@@ -70,21 +74,22 @@ impl Context {
     /// The context of a delivery run by a worker.
     pub(crate) fn for_delivery(
         envelope: &Envelope,
+        task: &'static str,
         lease: Lease,
-        cancel: CancellationToken,
         client: Client,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 id: envelope.id,
-                task: envelope.task.clone(),
+                task: Cow::Borrowed(task),
                 attempt: envelope.attempt,
                 max_attempts: envelope.max_attempts,
                 root_id: envelope.root_id.unwrap_or(envelope.id),
                 lease: Some(lease),
-                cancel,
+                cancel: CancellationToken::new(),
                 retry_after: Mutex::new(None),
                 client: Some(client),
+                interrupt: AtomicU8::new(0),
             }),
         }
     }
@@ -102,7 +107,7 @@ impl Context {
         Self {
             inner: Arc::new(Inner {
                 id,
-                task: task.into(),
+                task: Cow::Owned(task.into()),
                 attempt: 1,
                 max_attempts: 1,
                 root_id: id,
@@ -110,6 +115,7 @@ impl Context {
                 cancel: CancellationToken::new(),
                 retry_after: Mutex::new(None),
                 client: None,
+                interrupt: AtomicU8::new(0),
             }),
         }
     }
@@ -176,6 +182,20 @@ impl Context {
         if let Ok(mut slot) = self.inner.retry_after.lock() {
             *slot = Some(delay);
         }
+    }
+
+    /// Stops the task for `reason` (a nonzero worker code); the first reason given wins.
+    pub(crate) fn interrupt(&self, reason: u8) {
+        let _ = self
+            .inner
+            .interrupt
+            .compare_exchange(0, reason, Ordering::AcqRel, Ordering::Acquire);
+        self.inner.cancel.cancel();
+    }
+
+    /// The reason the task was stopped for, 0 if it was not.
+    pub(crate) fn interrupted(&self) -> u8 {
+        self.inner.interrupt.load(Ordering::Acquire)
     }
 
     pub(crate) fn requested_retry(&self) -> Option<Duration> {

@@ -66,6 +66,34 @@ impl FromStr for TaskId {
     }
 }
 
+/// A fast hasher for maps keyed by [`TaskId`] (random UUIDs) or by task names (fixed at compile
+/// time): FxHash's multiply-rotate over the bytes, at a fraction of SipHash's cost. Not for keys
+/// an attacker chooses freely.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+    }
+
+    fn write_usize(&mut self, _len: usize) {
+        // Only the length prefix of the id's bytes comes through here: always 16, no entropy.
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A `HashMap` keyed by [`TaskId`] with [`IdHasher`].
+pub type IdMap<V> = std::collections::HashMap<TaskId, V, std::hash::BuildHasherDefault<IdHasher>>;
+
 /// A point in time, in milliseconds since the Unix epoch (wall clock, so it means the same on
 /// every machine of a fleet).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Serialize, Deserialize)]

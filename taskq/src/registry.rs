@@ -6,6 +6,7 @@
 //! would otherwise drop (nothing else in the binary refers to it).
 
 use std::collections::{BTreeSet, HashMap};
+use std::hash::BuildHasherDefault;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -14,7 +15,7 @@ use futures_util::FutureExt;
 
 use crate::context::Context;
 use crate::error::RegistryError;
-use crate::message::{FailureKind, Payload, TaskFailure};
+use crate::message::{FailureKind, IdHasher, Payload, TaskFailure};
 use crate::task::{Task, TaskOptions};
 
 /// The type-erased body of a task: decode the arguments (an error means the message is
@@ -93,7 +94,7 @@ fn run_erased<T: Task>(
 /// Task names to entries.
 #[derive(Debug, Default)]
 pub struct Registry {
-    tasks: HashMap<&'static str, &'static TaskEntry>,
+    tasks: HashMap<&'static str, &'static TaskEntry, BuildHasherDefault<IdHasher>>,
 }
 
 impl Registry {

@@ -318,7 +318,12 @@ impl<T: Task> Call<T> {
             source,
         })?;
         let o = &T::OPTIONS;
-        let now = Timestamp::now();
+        let mut env = Envelope::new(
+            T::NAME,
+            options.queue.unwrap_or_else(|| o.queue.to_owned()),
+            args,
+        );
+        let now = env.enqueued_at;
         let eta = match (options.eta, options.countdown) {
             (Some(at), _) => Some(Timestamp::from(at)),
             (None, Some(d)) => Some(now.after(d)),
@@ -329,11 +334,6 @@ impl<T: Task> Call<T> {
             (None, Some(d)) => Some(now.after(d)),
             (None, None) => None,
         };
-        let mut env = Envelope::new(
-            T::NAME,
-            options.queue.unwrap_or_else(|| o.queue.to_owned()),
-            args,
-        );
         if let Some(id) = options.id {
             env.id = id;
         }
@@ -350,7 +350,6 @@ impl<T: Task> Call<T> {
             .result_ttl
             .unwrap_or(o.result_ttl)
             .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        env.enqueued_at = now;
         Ok(env)
     }
 }

@@ -8,6 +8,7 @@
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -20,7 +21,7 @@ use super::{
 };
 use crate::error::BackendError;
 use crate::message::{
-    DeadLetter, DeadLetterReason, Delivery, Envelope, FailureKind, Lease, Outcome, Payload,
+    IdMap, DeadLetter, DeadLetterReason, Delivery, Envelope, FailureKind, Lease, Outcome, Payload,
     TaskFailure, TaskId, Timestamp,
 };
 use crate::state::{TaskRecord, TaskState};
@@ -53,17 +54,28 @@ struct Shared {
     state: Mutex<State>,
     /// Woken whenever something may have become ready.
     ready: Notify,
+    /// How many fetches are asleep on `ready`: publishers skip the notification (and its lock)
+    /// when none is.
+    sleepers: AtomicUsize,
+}
+
+impl Shared {
+    fn wake_fetchers(&self) {
+        if self.sleepers.load(AtomicOrdering::SeqCst) > 0 {
+            self.ready.notify_waiters();
+        }
+    }
 }
 
 #[derive(Default)]
 struct State {
     seq: u64,
     queues: HashMap<String, Queue>,
-    tasks: HashMap<TaskId, Slot>,
+    tasks: IdMap<Box<Slot>>,
     leases: BinaryHeap<Reverse<(Instant, u64, TaskId)>>,
-    results: HashMap<TaskId, Stored>,
+    results: IdMap<Stored>,
     result_expiry: BinaryHeap<Reverse<(Instant, TaskId)>>,
-    waiters: HashMap<TaskId, Vec<oneshot::Sender<Outcome>>>,
+    waiters: IdMap<Vec<oneshot::Sender<Outcome>>>,
     dead: HashMap<String, VecDeque<DeadLetter>>,
     counters: HashMap<String, (i64, Instant)>,
 }
@@ -121,6 +133,22 @@ struct Stored {
     progress: Option<Payload>,
 }
 
+/// Counts a sleeping fetch for as long as it lives (also when the fetch is dropped).
+struct SleeperGuard<'a>(&'a AtomicUsize);
+
+impl<'a> SleeperGuard<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, AtomicOrdering::SeqCst);
+        Self(count)
+    }
+}
+
+impl Drop for SleeperGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, AtomicOrdering::SeqCst);
+    }
+}
+
 fn instant_of(ts: Timestamp, now: Instant) -> Instant {
     now + ts.remaining()
 }
@@ -131,7 +159,7 @@ impl State {
         self.seq
     }
 
-    fn push_ready(&mut self, id: TaskId, now: Instant) {
+    fn push_ready(&mut self, id: TaskId) {
         let seq = self.next_seq();
         if let Some(slot) = self.tasks.get_mut(&id) {
             slot.seq = seq;
@@ -140,7 +168,6 @@ impl State {
             let queue = self.queues.entry(slot.env.queue.clone()).or_default();
             queue.ready.push(ReadyKey { priority, seq, id });
         }
-        let _ = now;
     }
 
     fn push_delayed(&mut self, id: TaskId, due: Instant) {
@@ -153,23 +180,28 @@ impl State {
         }
     }
 
-    fn insert(&mut self, env: Envelope, now: Instant, wall: Timestamp) {
+    fn insert(&mut self, env: Envelope, now: Instant) {
         let id = env.id;
-        let due = env.eta.filter(|eta| *eta > wall).map(|eta| instant_of(eta, now));
+        // Only messages with a time in them need the wall clock.
+        let wall = (env.eta.is_some() || env.expires.is_some()).then(Timestamp::now);
+        let due = env
+            .eta
+            .filter(|eta| wall.is_some_and(|w| *eta > w))
+            .map(|eta| instant_of(eta, now));
         let expires = env.expires.map(|e| instant_of(e, now));
         self.tasks.insert(
             id,
-            Slot {
+            Box::new(Slot {
                 env,
                 seq: 0,
                 status: Status::Ready,
                 expires,
                 progress: None,
-            },
+            }),
         );
         match due {
             Some(due) => self.push_delayed(id, due),
-            None => self.push_ready(id, now),
+            None => self.push_ready(id),
         }
     }
 
@@ -191,7 +223,7 @@ impl State {
                 .get(&id)
                 .is_some_and(|s| s.seq == seq && s.status == Status::Delayed);
             if live {
-                self.push_ready(id, now);
+                self.push_ready(id);
             }
         }
     }
@@ -209,7 +241,7 @@ impl State {
                 matches!(s.status, Status::Leased { deadline: d, .. } if d == deadline)
             });
             if expired {
-                self.push_ready(id, now);
+                self.push_ready(id);
             }
         }
     }
@@ -230,21 +262,20 @@ impl State {
     /// Pops the highest-priority live ready task across `queues`.
     fn pop_ready(&mut self, queues: &[String]) -> Option<TaskId> {
         loop {
-            let mut best: Option<(&str, u8, u64)> = None;
-            for name in queues {
+            let mut best: Option<(usize, u8, u64)> = None;
+            for (i, name) in queues.iter().enumerate() {
                 if let Some(top) = self.queues.get(name.as_str()).and_then(|q| q.ready.peek()) {
                     let better = match best {
                         None => true,
                         Some((_, p, s)) => (top.priority, Reverse(top.seq)) > (p, Reverse(s)),
                     };
                     if better {
-                        best = Some((name.as_str(), top.priority, top.seq));
+                        best = Some((i, top.priority, top.seq));
                     }
                 }
             }
-            let (name, _, _) = best?;
-            let name = name.to_owned();
-            let key = self.queues.get_mut(&name)?.ready.pop()?;
+            let (i, _, _) = best?;
+            let key = self.queues.get_mut(queues[i].as_str())?.ready.pop()?;
             let live = self
                 .tasks
                 .get(&key.id)
@@ -381,26 +412,34 @@ impl Backend for MemoryBackend {
 
     async fn publish(&self, batch: Vec<Envelope>) -> Result<(), BackendError> {
         let now = Instant::now();
-        let wall = Timestamp::now();
         {
             let mut st = self.lock();
             for env in batch {
-                st.insert(env, now, wall);
+                st.insert(env, now);
             }
         }
-        self.shared.ready.notify_waiters();
+        self.shared.wake_fetchers();
         Ok(())
     }
 
     async fn fetch(&self, req: FetchRequest<'_>) -> Result<Vec<Delivery>, BackendError> {
         let give_up = Instant::now() + req.wait;
+        let now = Instant::now();
+        let (out, _) = self.take(&req, now);
+        if !out.is_empty() || req.wait.is_zero() || req.max == 0 {
+            return Ok(out);
+        }
+        // Nothing ready: sleep until a publish, the next due time, or the end of the wait. The
+        // notification is armed and counted before looking again, so a publish in between is
+        // never missed.
+        let _asleep = SleeperGuard::new(&self.shared.sleepers);
         loop {
             let notified = self.shared.ready.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             let now = Instant::now();
             let (out, wake) = self.take(&req, now);
-            if !out.is_empty() || now >= give_up || req.max == 0 {
+            if !out.is_empty() || now >= give_up {
                 return Ok(out);
             }
             let until = wake.map_or(give_up, |w| w.min(give_up));
@@ -442,12 +481,11 @@ impl Backend for MemoryBackend {
             }
             st.push_delayed(lease.id, now + delay);
         }
-        self.shared.ready.notify_waiters();
+        self.shared.wake_fetchers();
         Ok(true)
     }
 
     async fn release(&self, leases: Vec<Lease>) -> Result<(), BackendError> {
-        let now = Instant::now();
         {
             let mut st = self.lock();
             for lease in leases {
@@ -455,11 +493,11 @@ impl Backend for MemoryBackend {
                     if let Some(slot) = st.tasks.get_mut(&lease.id) {
                         slot.env.attempt = slot.env.attempt.saturating_sub(1);
                     }
-                    st.push_ready(lease.id, now);
+                    st.push_ready(lease.id);
                 }
             }
         }
-        self.shared.ready.notify_waiters();
+        self.shared.wake_fetchers();
         Ok(())
     }
 
@@ -658,7 +696,6 @@ impl Backend for MemoryBackend {
         ids: Option<&[TaskId]>,
     ) -> Result<usize, BackendError> {
         let now = Instant::now();
-        let wall = Timestamp::now();
         let count = {
             let mut st = self.lock();
             let Some(dead) = st.dead.remove(queue) else {
@@ -677,12 +714,12 @@ impl Backend for MemoryBackend {
                     env.eta = None;
                     env.expires = None;
                     st.results.remove(&env.id);
-                    st.insert(env, now, wall);
+                    st.insert(env, now);
                 }
             }
             n
         };
-        self.shared.ready.notify_waiters();
+        self.shared.wake_fetchers();
         Ok(count)
     }
 

@@ -20,7 +20,6 @@
 
 mod runner;
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -36,7 +35,8 @@ use tokio_util::task::TaskTracker;
 use crate::backend::{Completion, FetchRequest, LeaseStatus};
 use crate::client::Client;
 use crate::error::{ConfigError, Error};
-use crate::message::{Lease, TaskId};
+use crate::context::Context;
+use crate::message::{IdMap, Lease};
 use crate::registry::Registry;
 use crate::task::Task;
 
@@ -103,23 +103,34 @@ impl Counters {
 
 /// Why a running task is being stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 enum Interrupt {
-    Revoked,
-    LeaseLost,
-    Shutdown,
+    Revoked = 1,
+    LeaseLost = 2,
+    Shutdown = 3,
+}
+
+impl Interrupt {
+    fn from_code(code: u8) -> Option<Self> {
+        match code {
+            1 => Some(Interrupt::Revoked),
+            2 => Some(Interrupt::LeaseLost),
+            3 => Some(Interrupt::Shutdown),
+            _ => None,
+        }
+    }
 }
 
 struct Running {
     lease: Lease,
-    cancel: CancellationToken,
-    why: Arc<Mutex<Option<Interrupt>>>,
+    ctx: Context,
 }
 
 /// What every runner of one worker shares.
 struct Shared {
     client: Client,
     registry: Registry,
-    running: Mutex<HashMap<TaskId, Running>>,
+    running: Mutex<IdMap<Running>>,
     acks: mpsc::UnboundedSender<Completion>,
     counters: Counters,
 }
@@ -134,10 +145,7 @@ impl Shared {
 }
 
 fn interrupt(r: &Running, why: Interrupt) {
-    if let Ok(mut slot) = r.why.lock() {
-        slot.get_or_insert(why);
-    }
-    r.cancel.cancel();
+    r.ctx.interrupt(why as u8);
 }
 
 type RegisterFn = fn(&mut Registry) -> Result<(), crate::error::RegistryError>;
@@ -517,7 +525,7 @@ async fn run_worker(
     let shared = Arc::new(Shared {
         client,
         registry,
-        running: Mutex::new(HashMap::new()),
+        running: Mutex::new(IdMap::default()),
         acks: ack_tx,
         counters: Counters::default(),
     });
@@ -589,10 +597,12 @@ async fn run_worker(
         permits.truncate(deliveries.len());
         for (delivery, permit) in deliveries.into_iter().zip(permits) {
             let shared = shared.clone();
-            tracker.spawn(async move {
+            // Boxed: the run's state is large (about 1.5 KB), and a boxed future is cheaper to
+            // move into the runtime's task cell than the state itself.
+            tracker.spawn(Box::pin(async move {
                 runner::run(&shared, delivery).await;
                 drop(permit);
-            });
+            }));
         }
     }
 

@@ -1,11 +1,10 @@
 //! One delivery's run: checks, the task itself under its limits, and what to record after.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::{Interrupt, Running, Shared};
@@ -46,9 +45,7 @@ pub(super) async fn run(shared: &Arc<Shared>, delivery: Delivery) {
         return;
     };
 
-    let cancel = CancellationToken::new();
-    let why = Arc::new(Mutex::new(None));
-    let ctx = Context::for_delivery(&env, lease.clone(), cancel.clone(), shared.client.clone());
+    let ctx = Context::for_delivery(&env, entry.name, lease.clone(), shared.client.clone());
     let task = match (entry.run)(&env.args, ctx.clone()) {
         Ok(fut) => fut,
         Err(e) => {
@@ -66,8 +63,7 @@ pub(super) async fn run(shared: &Arc<Shared>, delivery: Delivery) {
             env.id,
             Running {
                 lease: lease.clone(),
-                cancel: cancel.clone(),
-                why: why.clone(),
+                ctx: ctx.clone(),
             },
         );
     }
@@ -97,8 +93,8 @@ pub(super) async fn run(shared: &Arc<Shared>, delivery: Delivery) {
     .instrument(span);
     let ending = tokio::select! {
         biased;
-        _ = cancel.cancelled() => {
-            let why = why.lock().ok().and_then(|w| *w).unwrap_or(Interrupt::Shutdown);
+        _ = ctx.cancelled() => {
+            let why = Interrupt::from_code(ctx.interrupted()).unwrap_or(Interrupt::Shutdown);
             Ending::Interrupted(why)
         }
         r = attempt => Ending::Finished(r),

@@ -10,7 +10,11 @@ static CALLS: AtomicU32 = AtomicU32::new(0);
 #[taskq::task(retries = 3, backoff = "100ms", jitter = false)]
 async fn flaky(ctx: taskq::Context) -> Result<String, String> {
     let n = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
-    println!("  flaky: attempt {} of {}", ctx.attempt(), ctx.max_attempts());
+    println!(
+        "  flaky: attempt {} of {}",
+        ctx.attempt(),
+        ctx.max_attempts()
+    );
     if n < 3 {
         return Err(format!("transient failure #{n}"));
     }
@@ -31,12 +35,23 @@ async fn main() -> Result<(), taskq::Error> {
 
     let started = Instant::now();
     let result = flaky::new().delay_on(&client).await?.get().await?;
-    println!("flaky: {result} after {:?} (backoff 100 ms, then 200 ms)", started.elapsed());
+    println!(
+        "flaky: {result} after {:?} (backoff 100 ms, then 200 ms)",
+        started.elapsed()
+    );
 
-    let err = too_slow::new().delay_on(&client).await?.get().await.unwrap_err();
+    let err = too_slow::new()
+        .delay_on(&client)
+        .await?
+        .get()
+        .await
+        .unwrap_err();
     println!("too_slow: {err}");
 
-    let dead = client.backend().dead_letters(taskq::DEFAULT_QUEUE, 10).await?;
+    let dead = client
+        .backend()
+        .dead_letters(taskq::DEFAULT_QUEUE, 10)
+        .await?;
     for d in dead {
         println!("dead letter: {} ({}): {}", d.id, d.reason, d.message);
     }

@@ -13,8 +13,7 @@ use taskq_examples as _;
 async fn main() -> Result<(), taskq::Error> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     taskq::worker::run().await?;

@@ -189,7 +189,13 @@ async fn latency(client: &Client, samples: usize) -> Result<(), BoxError> {
         got.push(h.get().await?);
     }
     got.sort_unstable();
-    line("latency_delay_to_start_p50_us", percentile(&got, 0.50) / 1_000);
-    line("latency_delay_to_start_p99_us", percentile(&got, 0.99) / 1_000);
+    line(
+        "latency_delay_to_start_p50_us",
+        percentile(&got, 0.50) / 1_000,
+    );
+    line(
+        "latency_delay_to_start_p99_us",
+        percentile(&got, 0.99) / 1_000,
+    );
     Ok(())
 }

@@ -136,8 +136,9 @@ impl Client {
         call: impl Into<Call<T>>,
     ) -> Result<AsyncResult<T::Output>, Error> {
         let env = self.prepare(call.into())?;
-        let handle = AsyncResult::with_result_kept(self.clone(), env.id, env.result_ttl_ms.is_some())
-            .named(T::NAME);
+        let handle =
+            AsyncResult::with_result_kept(self.clone(), env.id, env.result_ttl_ms.is_some())
+                .named(T::NAME);
         self.publish(vec![env]).await?;
         Ok(handle)
     }

@@ -58,7 +58,8 @@ impl fmt::Display for ConformanceFailures {
 impl std::error::Error for ConformanceFailures {}
 
 type CheckResult = Result<(), String>;
-type CheckFn = for<'a> fn(&'a dyn Backend, &'a str) -> Pin<Box<dyn Future<Output = CheckResult> + Send + 'a>>;
+type CheckFn =
+    for<'a> fn(&'a dyn Backend, &'a str) -> Pin<Box<dyn Future<Output = CheckResult> + Send + 'a>>;
 
 macro_rules! ensure {
     ($cond:expr, $($fmt:tt)+) => {
@@ -163,7 +164,12 @@ const TTL: Option<Duration> = Some(Duration::from_secs(60));
 const NOW: Duration = Duration::ZERO;
 const SHORT: Duration = Duration::from_secs(3);
 
-async fn fetch(b: &dyn Backend, q: &str, max: usize, wait: Duration) -> Result<Vec<Delivery>, String> {
+async fn fetch(
+    b: &dyn Backend,
+    q: &str,
+    max: usize,
+    wait: Duration,
+) -> Result<Vec<Delivery>, String> {
     let queues = [q.to_owned()];
     b.fetch(lease_req(&queues, max, wait))
         .await
@@ -177,7 +183,9 @@ async fn fetch_one(b: &dyn Backend, q: &str, wait: Duration) -> Result<Delivery,
 }
 
 async fn publish(b: &dyn Backend, envs: Vec<Envelope>) -> CheckResult {
-    b.publish(envs).await.map_err(|e| format!("publish failed: {e}"))
+    b.publish(envs)
+        .await
+        .map_err(|e| format!("publish failed: {e}"))
 }
 
 async fn state(b: &dyn Backend, id: TaskId) -> Result<Option<TaskState>, String> {
@@ -191,23 +199,56 @@ async fn publish_fetch_complete(b: &dyn Backend, q: &str) -> CheckResult {
     let e = env(q, 7);
     let id = e.id;
     publish(b, vec![e.clone()]).await?;
-    ensure!(state(b, id).await? == Some(TaskState::Pending), "a queued task is not pending");
+    ensure!(
+        state(b, id).await? == Some(TaskState::Pending),
+        "a queued task is not pending"
+    );
     let d = fetch_one(b, q, NOW).await?;
     ensure!(d.envelope.id == id, "fetched another task");
-    ensure!(d.envelope.attempt == 1, "first delivery has attempt {}, not 1", d.envelope.attempt);
-    ensure!(d.lease.attempt == 1 && d.lease.id == id, "the lease does not match the delivery");
-    ensure!(d.envelope.task == e.task && d.envelope.max_attempts == 3, "the envelope came back changed");
+    ensure!(
+        d.envelope.attempt == 1,
+        "first delivery has attempt {}, not 1",
+        d.envelope.attempt
+    );
+    ensure!(
+        d.lease.attempt == 1 && d.lease.id == id,
+        "the lease does not match the delivery"
+    );
+    ensure!(
+        d.envelope.task == e.task && d.envelope.max_attempts == 3,
+        "the envelope came back changed"
+    );
     ensure!(arg(&d)? == 7, "arguments came back changed");
-    ensure!(state(b, id).await? == Some(TaskState::Running), "a leased task is not running");
-    let accepted = b.complete(vec![success(&d, 49, TTL)]).await.map_err(|e| e.to_string())?;
-    ensure!(accepted == vec![true], "a current lease's completion was refused: {accepted:?}");
-    let out = b.wait_result(id, Some(SHORT)).await.map_err(|e| e.to_string())?;
+    ensure!(
+        state(b, id).await? == Some(TaskState::Running),
+        "a leased task is not running"
+    );
+    let accepted = b
+        .complete(vec![success(&d, 49, TTL)])
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure!(
+        accepted == vec![true],
+        "a current lease's completion was refused: {accepted:?}"
+    );
+    let out = b
+        .wait_result(id, Some(SHORT))
+        .await
+        .map_err(|e| e.to_string())?;
     match out {
-        Some(Outcome::Success(p)) => ensure!(p.decode::<u32>().ok() == Some(49), "wrong result {p:?}"),
+        Some(Outcome::Success(p)) => {
+            ensure!(p.decode::<u32>().ok() == Some(49), "wrong result {p:?}")
+        }
         other => return Err(format!("expected the stored success, got {other:?}")),
     }
-    ensure!(state(b, id).await? == Some(TaskState::Succeeded), "a completed task is not succeeded");
-    ensure!(fetch(b, q, 10, NOW).await?.is_empty(), "a completed task was delivered again");
+    ensure!(
+        state(b, id).await? == Some(TaskState::Succeeded),
+        "a completed task is not succeeded"
+    );
+    ensure!(
+        fetch(b, q, 10, NOW).await?.is_empty(),
+        "a completed task was delivered again"
+    );
     Ok(())
 }
 
@@ -216,7 +257,10 @@ async fn fifo_within_priority(b: &dyn Backend, q: &str) -> CheckResult {
     publish(b, envs).await?;
     let got = fetch(b, q, 20, NOW).await?;
     let order: Vec<u32> = got.iter().map(arg).collect::<Result<_, _>>()?;
-    ensure!(order == (0..20).collect::<Vec<_>>(), "not FIFO within one priority: {order:?}");
+    ensure!(
+        order == (0..20).collect::<Vec<_>>(),
+        "not FIFO within one priority: {order:?}"
+    );
     Ok(())
 }
 
@@ -233,7 +277,10 @@ async fn higher_priority_first(b: &dyn Backend, q: &str) -> CheckResult {
     publish(b, second).await?;
     let got = fetch(b, q, 6, NOW).await?;
     let order: Vec<u32> = got.iter().map(arg).collect::<Result<_, _>>()?;
-    ensure!(order == vec![2, 4, 3, 6, 1, 5], "priority order wrong: {order:?} (want 2,4,3,6,1,5)");
+    ensure!(
+        order == vec![2, 4, 3, 6, 1, 5],
+        "priority order wrong: {order:?} (want 2,4,3,6,1,5)"
+    );
     Ok(())
 }
 
@@ -241,26 +288,47 @@ async fn queues_are_separate(b: &dyn Backend, q: &str) -> CheckResult {
     let other = format!("{q}-other");
     publish(b, vec![env(q, 1), env(&other, 2)]).await?;
     let only_other = fetch(b, &other, 10, NOW).await?;
-    ensure!(only_other.len() == 1 && arg(&only_other[0])? == 2, "fetching one queue returned another's task");
+    ensure!(
+        only_other.len() == 1 && arg(&only_other[0])? == 2,
+        "fetching one queue returned another's task"
+    );
     let queues = [q.to_owned(), other.clone()];
     publish(b, vec![env(&other, 3)]).await?;
-    let both = b.fetch(lease_req(&queues, 10, NOW)).await.map_err(|e| e.to_string())?;
+    let both = b
+        .fetch(lease_req(&queues, 10, NOW))
+        .await
+        .map_err(|e| e.to_string())?;
     let mut args: Vec<u32> = both.iter().map(arg).collect::<Result<_, _>>()?;
     args.sort_unstable();
-    ensure!(args == vec![1, 3], "fetching two queues returned {args:?}, want [1, 3]");
+    ensure!(
+        args == vec![1, 3],
+        "fetching two queues returned {args:?}, want [1, 3]"
+    );
     Ok(())
 }
 
 async fn batch_publish_and_bounded_fetch(b: &dyn Backend, q: &str) -> CheckResult {
     publish(b, (0..100).map(|n| env(q, n)).collect()).await?;
     let first = fetch(b, q, 30, NOW).await?;
-    ensure!(first.len() == 30, "fetch(max = 30) returned {}", first.len());
+    ensure!(
+        first.len() == 30,
+        "fetch(max = 30) returned {}",
+        first.len()
+    );
     let rest = fetch(b, q, 1000, NOW).await?;
-    ensure!(rest.len() == 70, "the second fetch returned {} of the remaining 70", rest.len());
+    ensure!(
+        rest.len() == 70,
+        "the second fetch returned {} of the remaining 70",
+        rest.len()
+    );
     let mut ids: Vec<TaskId> = first.iter().chain(&rest).map(|d| d.envelope.id).collect();
     ids.sort_unstable();
     ids.dedup();
-    ensure!(ids.len() == 100, "deliveries were not distinct: {} unique", ids.len());
+    ensure!(
+        ids.len() == 100,
+        "deliveries were not distinct: {} unique",
+        ids.len()
+    );
     Ok(())
 }
 
@@ -276,13 +344,22 @@ async fn fetch_blocks_until_publish(b: &dyn Backend, q: &str) -> CheckResult {
     let (got, published) = tokio::join!(fetcher, publisher);
     published?;
     let got = got?;
-    ensure!(got.len() == 1 && got[0].envelope.id == id, "a blocked fetch did not return the published task");
+    ensure!(
+        got.len() == 1 && got[0].envelope.id == id,
+        "a blocked fetch did not return the published task"
+    );
     let waited = started.elapsed();
-    ensure!(waited < Duration::from_secs(2), "a blocked fetch took {waited:?} to see a publish");
+    ensure!(
+        waited < Duration::from_secs(2),
+        "a blocked fetch took {waited:?} to see a publish"
+    );
     let empty_started = tokio::time::Instant::now();
     let none = fetch(b, q, 1, Duration::from_millis(300)).await?;
     ensure!(none.is_empty(), "an empty queue returned a task");
-    ensure!(empty_started.elapsed() >= Duration::from_millis(250), "fetch returned before its wait on an empty queue");
+    ensure!(
+        empty_started.elapsed() >= Duration::from_millis(250),
+        "fetch returned before its wait on an empty queue"
+    );
     Ok(())
 }
 
@@ -291,12 +368,21 @@ async fn delayed_until_due(b: &dyn Backend, q: &str) -> CheckResult {
     e.eta = Some(Timestamp::now().after(Duration::from_millis(400)));
     let id = e.id;
     publish(b, vec![e, env(q, 2)]).await?;
-    ensure!(state(b, id).await? == Some(TaskState::Scheduled), "a delayed task is not scheduled");
+    ensure!(
+        state(b, id).await? == Some(TaskState::Scheduled),
+        "a delayed task is not scheduled"
+    );
     let now = fetch(b, q, 10, NOW).await?;
-    ensure!(now.len() == 1 && arg(&now[0])? == 2, "a delayed task was delivered before its time");
+    ensure!(
+        now.len() == 1 && arg(&now[0])? == 2,
+        "a delayed task was delivered before its time"
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     let later = fetch(b, q, 10, NOW).await?;
-    ensure!(later.len() == 1 && later[0].envelope.id == id, "a due task was not delivered");
+    ensure!(
+        later.len() == 1 && later[0].envelope.id == id,
+        "a due task was not delivered"
+    );
     Ok(())
 }
 
@@ -307,9 +393,18 @@ async fn delayed_wakes_idle_fetch(b: &dyn Backend, q: &str) -> CheckResult {
     let started = tokio::time::Instant::now();
     let got = fetch(b, q, 1, Duration::from_secs(5)).await?;
     let waited = started.elapsed();
-    ensure!(got.len() == 1, "a blocked fetch did not return the delayed task when due");
-    ensure!(waited >= Duration::from_millis(250), "the delayed task came {waited:?} early");
-    ensure!(waited < Duration::from_millis(1500), "the delayed task came {waited:?} after it was due");
+    ensure!(
+        got.len() == 1,
+        "a blocked fetch did not return the delayed task when due"
+    );
+    ensure!(
+        waited >= Duration::from_millis(250),
+        "the delayed task came {waited:?} early"
+    );
+    ensure!(
+        waited < Duration::from_millis(1500),
+        "the delayed task came {waited:?} after it was due"
+    );
     Ok(())
 }
 
@@ -323,28 +418,78 @@ async fn expired_lease_redelivers_and_fences(b: &dyn Backend, q: &str) -> CheckR
     let first = b.fetch(req).await.map_err(|e| e.to_string())?;
     ensure!(first.len() == 1, "no first delivery");
     let again = fetch(b, q, 1, NOW).await?;
-    ensure!(again.is_empty(), "a leased task was delivered twice while its lease held");
+    ensure!(
+        again.is_empty(),
+        "a leased task was delivered twice while its lease held"
+    );
     let second = fetch_one(b, q, Duration::from_secs(3)).await?;
     ensure!(second.envelope.id == id, "another task came back");
-    ensure!(second.envelope.attempt == 2, "the redelivery has attempt {}, not 2", second.envelope.attempt);
+    ensure!(
+        second.envelope.attempt == 2,
+        "the redelivery has attempt {}, not 2",
+        second.envelope.attempt
+    );
     // The first worker wakes up late: nothing it does may touch the new delivery.
-    let stale = b.complete(vec![success(&first[0], 1, TTL)]).await.map_err(|e| e.to_string())?;
-    ensure!(stale == vec![false], "a stale lease's completion was accepted");
+    let stale = b
+        .complete(vec![success(&first[0], 1, TTL)])
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure!(
+        stale == vec![false],
+        "a stale lease's completion was accepted"
+    );
     let failure = TaskFailure::new(FailureKind::Error, "stale");
-    ensure!(!b.retry(&first[0].lease, NOW, &failure).await.map_err(|e| e.to_string())?, "a stale lease's retry was accepted");
+    ensure!(
+        !b.retry(&first[0].lease, NOW, &failure)
+            .await
+            .map_err(|e| e.to_string())?,
+        "a stale lease's retry was accepted"
+    );
     let dl = b
-        .dead_letter(&first[0].lease, DeadLetterReason::AttemptsExhausted, &failure, TTL, None)
+        .dead_letter(
+            &first[0].lease,
+            DeadLetterReason::AttemptsExhausted,
+            &failure,
+            TTL,
+            None,
+        )
         .await
         .map_err(|e| e.to_string())?;
     ensure!(!dl, "a stale lease's dead-letter was accepted");
-    let ext = b.extend(std::slice::from_ref(&first[0].lease), SHORT).await.map_err(|e| e.to_string())?;
-    ensure!(ext == vec![LeaseStatus::Lost], "a stale lease was extended: {ext:?}");
-    ensure!(state(b, id).await? == Some(TaskState::Running), "a stale write changed the state");
-    let ok = b.complete(vec![success(&second, 2, TTL)]).await.map_err(|e| e.to_string())?;
-    ensure!(ok == vec![true], "the current lease's completion was refused");
-    match b.wait_result(id, Some(SHORT)).await.map_err(|e| e.to_string())? {
-        Some(Outcome::Success(p)) => ensure!(p.decode::<u32>().ok() == Some(2), "the stale result won: {p:?}"),
-        other => return Err(format!("expected the second delivery's result, got {other:?}")),
+    let ext = b
+        .extend(std::slice::from_ref(&first[0].lease), SHORT)
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure!(
+        ext == vec![LeaseStatus::Lost],
+        "a stale lease was extended: {ext:?}"
+    );
+    ensure!(
+        state(b, id).await? == Some(TaskState::Running),
+        "a stale write changed the state"
+    );
+    let ok = b
+        .complete(vec![success(&second, 2, TTL)])
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure!(
+        ok == vec![true],
+        "the current lease's completion was refused"
+    );
+    match b
+        .wait_result(id, Some(SHORT))
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        Some(Outcome::Success(p)) => ensure!(
+            p.decode::<u32>().ok() == Some(2),
+            "the stale result won: {p:?}"
+        ),
+        other => {
+            return Err(format!(
+                "expected the second delivery's result, got {other:?}"
+            ))
+        }
     }
     Ok(())
 }
@@ -358,10 +503,19 @@ async fn extend_keeps_lease(b: &dyn Backend, q: &str) -> CheckResult {
     ensure!(d.len() == 1, "no delivery");
     for _ in 0..3 {
         tokio::time::sleep(Duration::from_millis(150)).await;
-        let st = b.extend(std::slice::from_ref(&d[0].lease), Duration::from_millis(300)).await.map_err(|e| e.to_string())?;
+        let st = b
+            .extend(
+                std::slice::from_ref(&d[0].lease),
+                Duration::from_millis(300),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
         ensure!(st == vec![LeaseStatus::Held], "extend said {st:?}");
     }
-    ensure!(fetch(b, q, 1, NOW).await?.is_empty(), "an extended lease expired");
+    ensure!(
+        fetch(b, q, 1, NOW).await?.is_empty(),
+        "an extended lease expired"
+    );
     Ok(())
 }
 
@@ -371,28 +525,60 @@ async fn retry_later_counts_attempts(b: &dyn Backend, q: &str) -> CheckResult {
     publish(b, vec![e]).await?;
     let d = fetch_one(b, q, NOW).await?;
     let failure = TaskFailure::new(FailureKind::Error, "boom");
-    let ok = b.retry(&d.lease, Duration::from_millis(300), &failure).await.map_err(|e| e.to_string())?;
+    let ok = b
+        .retry(&d.lease, Duration::from_millis(300), &failure)
+        .await
+        .map_err(|e| e.to_string())?;
     ensure!(ok, "retry with the current lease was refused");
-    ensure!(state(b, id).await? == Some(TaskState::Retrying), "a task waiting for its retry is not retrying");
-    ensure!(fetch(b, q, 1, NOW).await?.is_empty(), "a retry came before its delay");
+    ensure!(
+        state(b, id).await? == Some(TaskState::Retrying),
+        "a task waiting for its retry is not retrying"
+    );
+    ensure!(
+        fetch(b, q, 1, NOW).await?.is_empty(),
+        "a retry came before its delay"
+    );
     let again = fetch_one(b, q, Duration::from_secs(3)).await?;
-    ensure!(again.envelope.attempt == 2, "the retry has attempt {}, not 2", again.envelope.attempt);
+    ensure!(
+        again.envelope.attempt == 2,
+        "the retry has attempt {}, not 2",
+        again.envelope.attempt
+    );
     Ok(())
 }
 
 async fn release_does_not_count(b: &dyn Backend, q: &str) -> CheckResult {
     publish(b, vec![env(q, 1)]).await?;
     let d = fetch_one(b, q, NOW).await?;
-    b.release(vec![d.lease.clone()]).await.map_err(|e| e.to_string())?;
+    b.release(vec![d.lease.clone()])
+        .await
+        .map_err(|e| e.to_string())?;
     let again = fetch_one(b, q, NOW).await?;
-    ensure!(again.envelope.attempt == 1, "a released task came back with attempt {}, not 1", again.envelope.attempt);
-    let stale = b.complete(vec![success(&d, 1, TTL)]).await.map_err(|e| e.to_string())?;
+    ensure!(
+        again.envelope.attempt == 1,
+        "a released task came back with attempt {}, not 1",
+        again.envelope.attempt
+    );
+    let stale = b
+        .complete(vec![success(&d, 1, TTL)])
+        .await
+        .map_err(|e| e.to_string())?;
     // Same attempt number, but the lease was handed back and taken anew: either answer is
     // acceptable only if the new lease still completes.
     let _ = stale;
-    let ok = b.complete(vec![success(&again, 1, TTL)]).await.map_err(|e| e.to_string())?;
-    ensure!(ok.len() == 1, "complete answered for {} completions", ok.len());
-    ensure!(state(b, again.envelope.id).await? == Some(TaskState::Succeeded), "not succeeded after completion");
+    let ok = b
+        .complete(vec![success(&again, 1, TTL)])
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure!(
+        ok.len() == 1,
+        "complete answered for {} completions",
+        ok.len()
+    );
+    ensure!(
+        state(b, again.envelope.id).await? == Some(TaskState::Succeeded),
+        "not succeeded after completion"
+    );
     Ok(())
 }
 
@@ -412,24 +598,66 @@ async fn dead_letter_requeue_purge(b: &dyn Backend, q: &str) -> CheckResult {
         ensure!(ok, "dead-letter with the current lease was refused");
     }
     let dead = b.dead_letters(q, 10).await.map_err(|e| e.to_string())?;
-    ensure!(dead.len() == 2, "{} dead letters listed, want 2", dead.len());
-    ensure!(dead.iter().all(|d| d.reason == DeadLetterReason::UnknownTask && d.message.contains("unknown task")), "the reason was not kept: {dead:?}");
-    ensure!(dead.iter().all(|d| d.envelope.is_some()), "the envelope was not kept");
-    match b.wait_result(id1, Some(SHORT)).await.map_err(|e| e.to_string())? {
-        Some(Outcome::Failure(f)) => ensure!(f.kind == FailureKind::Rejected, "the stored failure is {f:?}"),
+    ensure!(
+        dead.len() == 2,
+        "{} dead letters listed, want 2",
+        dead.len()
+    );
+    ensure!(
+        dead.iter().all(
+            |d| d.reason == DeadLetterReason::UnknownTask && d.message.contains("unknown task")
+        ),
+        "the reason was not kept: {dead:?}"
+    );
+    ensure!(
+        dead.iter().all(|d| d.envelope.is_some()),
+        "the envelope was not kept"
+    );
+    match b
+        .wait_result(id1, Some(SHORT))
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        Some(Outcome::Failure(f)) => ensure!(
+            f.kind == FailureKind::Rejected,
+            "the stored failure is {f:?}"
+        ),
         other => return Err(format!("a dead-lettered task's waiter got {other:?}")),
     }
-    ensure!(state(b, id1).await? == Some(TaskState::Failed), "a dead-lettered task is not failed");
-    ensure!(fetch(b, q, 10, NOW).await?.is_empty(), "a dead letter was delivered");
-    let n = b.requeue_dead(q, Some(&[id2])).await.map_err(|e| e.to_string())?;
+    ensure!(
+        state(b, id1).await? == Some(TaskState::Failed),
+        "a dead-lettered task is not failed"
+    );
+    ensure!(
+        fetch(b, q, 10, NOW).await?.is_empty(),
+        "a dead letter was delivered"
+    );
+    let n = b
+        .requeue_dead(q, Some(&[id2]))
+        .await
+        .map_err(|e| e.to_string())?;
     ensure!(n == 1, "requeue of one id moved {n}");
     let back = fetch_one(b, q, NOW).await?;
-    ensure!(back.envelope.id == id2 && back.envelope.attempt == 1, "the requeued task came back as {:?} attempt {}", back.envelope.id, back.envelope.attempt);
+    ensure!(
+        back.envelope.id == id2 && back.envelope.attempt == 1,
+        "the requeued task came back as {:?} attempt {}",
+        back.envelope.id,
+        back.envelope.attempt
+    );
     let left = b.dead_letters(q, 10).await.map_err(|e| e.to_string())?;
-    ensure!(left.len() == 1 && left[0].id == id1, "the other dead letter was not kept");
+    ensure!(
+        left.len() == 1 && left[0].id == id1,
+        "the other dead letter was not kept"
+    );
     let purged = b.purge_dead(q).await.map_err(|e| e.to_string())?;
     ensure!(purged == 1, "purge removed {purged}, want 1");
-    ensure!(b.dead_letters(q, 10).await.map_err(|e| e.to_string())?.is_empty(), "purge left dead letters");
+    ensure!(
+        b.dead_letters(q, 10)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_empty(),
+        "purge left dead letters"
+    );
     Ok(())
 }
 
@@ -439,16 +667,38 @@ async fn cancel_queued_and_delayed(b: &dyn Backend, q: &str) -> CheckResult {
     delayed.eta = Some(Timestamp::now().after(Duration::from_millis(200)));
     let (a, d) = (queued.id, delayed.id);
     publish(b, vec![queued, delayed]).await?;
-    ensure!(b.cancel(a).await.map_err(|e| e.to_string())? == CancelOutcome::Removed, "cancel of a queued task did not remove it");
-    ensure!(b.cancel(d).await.map_err(|e| e.to_string())? == CancelOutcome::Removed, "cancel of a delayed task did not remove it");
-    ensure!(state(b, a).await? == Some(TaskState::Cancelled), "a revoked task is not cancelled");
-    match b.wait_result(d, Some(SHORT)).await.map_err(|e| e.to_string())? {
-        Some(Outcome::Failure(f)) => ensure!(f.kind == FailureKind::Cancelled, "the stored failure is {f:?}"),
+    ensure!(
+        b.cancel(a).await.map_err(|e| e.to_string())? == CancelOutcome::Removed,
+        "cancel of a queued task did not remove it"
+    );
+    ensure!(
+        b.cancel(d).await.map_err(|e| e.to_string())? == CancelOutcome::Removed,
+        "cancel of a delayed task did not remove it"
+    );
+    ensure!(
+        state(b, a).await? == Some(TaskState::Cancelled),
+        "a revoked task is not cancelled"
+    );
+    match b
+        .wait_result(d, Some(SHORT))
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        Some(Outcome::Failure(f)) => ensure!(
+            f.kind == FailureKind::Cancelled,
+            "the stored failure is {f:?}"
+        ),
         other => return Err(format!("a revoked task's waiter got {other:?}")),
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    ensure!(fetch(b, q, 10, NOW).await?.is_empty(), "a revoked task was delivered");
-    ensure!(b.cancel(TaskId::new()).await.map_err(|e| e.to_string())? == CancelOutcome::NotFound, "cancel of an unknown id found something");
+    ensure!(
+        fetch(b, q, 10, NOW).await?.is_empty(),
+        "a revoked task was delivered"
+    );
+    ensure!(
+        b.cancel(TaskId::new()).await.map_err(|e| e.to_string())? == CancelOutcome::NotFound,
+        "cancel of an unknown id found something"
+    );
     Ok(())
 }
 
@@ -456,9 +706,18 @@ async fn cancel_running_signals_worker(b: &dyn Backend, q: &str) -> CheckResult 
     publish(b, vec![env(q, 1)]).await?;
     let d = fetch_one(b, q, NOW).await?;
     let outcome = b.cancel(d.envelope.id).await.map_err(|e| e.to_string())?;
-    ensure!(outcome == CancelOutcome::Signalled, "cancel of a running task said {outcome:?}");
-    let st = b.extend(std::slice::from_ref(&d.lease), SHORT).await.map_err(|e| e.to_string())?;
-    ensure!(st == vec![LeaseStatus::Cancelled], "the worker was not told: extend said {st:?}");
+    ensure!(
+        outcome == CancelOutcome::Signalled,
+        "cancel of a running task said {outcome:?}"
+    );
+    let st = b
+        .extend(std::slice::from_ref(&d.lease), SHORT)
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure!(
+        st == vec![LeaseStatus::Cancelled],
+        "the worker was not told: extend said {st:?}"
+    );
     Ok(())
 }
 
@@ -469,9 +728,19 @@ async fn expired_message_fails(b: &dyn Backend, q: &str) -> CheckResult {
     publish(b, vec![e, env(q, 2)]).await?;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let got = fetch(b, q, 10, NOW).await?;
-    ensure!(got.len() == 1 && arg(&got[0])? == 2, "an expired message was delivered");
-    match b.wait_result(id, Some(SHORT)).await.map_err(|e| e.to_string())? {
-        Some(Outcome::Failure(f)) => ensure!(f.kind == FailureKind::Expired, "the stored failure is {f:?}"),
+    ensure!(
+        got.len() == 1 && arg(&got[0])? == 2,
+        "an expired message was delivered"
+    );
+    match b
+        .wait_result(id, Some(SHORT))
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        Some(Outcome::Failure(f)) => ensure!(
+            f.kind == FailureKind::Expired,
+            "the stored failure is {f:?}"
+        ),
         other => return Err(format!("an expired task's waiter got {other:?}")),
     }
     Ok(())
@@ -481,10 +750,18 @@ async fn result_ttl_expires(b: &dyn Backend, q: &str) -> CheckResult {
     publish(b, vec![env(q, 1)]).await?;
     let d = fetch_one(b, q, NOW).await?;
     let id = d.envelope.id;
-    b.complete(vec![success(&d, 1, Some(Duration::from_millis(1000)))]).await.map_err(|e| e.to_string())?;
-    ensure!(state(b, id).await? == Some(TaskState::Succeeded), "no result right after completion");
+    b.complete(vec![success(&d, 1, Some(Duration::from_millis(1000)))])
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure!(
+        state(b, id).await? == Some(TaskState::Succeeded),
+        "no result right after completion"
+    );
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    ensure!(b.record(id).await.map_err(|e| e.to_string())?.is_none(), "the result outlived its TTL");
+    ensure!(
+        b.record(id).await.map_err(|e| e.to_string())?.is_none(),
+        "the result outlived its TTL"
+    );
     Ok(())
 }
 
@@ -499,8 +776,14 @@ async fn ignored_result_still_wakes(b: &dyn Backend, q: &str) -> CheckResult {
     };
     let (waited, completed) = tokio::join!(waiter, completer);
     completed.map_err(|e| e.to_string())?;
-    ensure!(matches!(waited, Ok(Some(Outcome::Success(_)))), "a waiter was not woken by an unstored result: {waited:?}");
-    ensure!(b.record(id).await.map_err(|e| e.to_string())?.is_none(), "an ignored result was stored");
+    ensure!(
+        matches!(waited, Ok(Some(Outcome::Success(_)))),
+        "a waiter was not woken by an unstored result: {waited:?}"
+    );
+    ensure!(
+        b.record(id).await.map_err(|e| e.to_string())?.is_none(),
+        "an ignored result was stored"
+    );
     Ok(())
 }
 
@@ -508,10 +791,16 @@ async fn wait_result_times_out(b: &dyn Backend, q: &str) -> CheckResult {
     publish(b, vec![env(q, 1)]).await?;
     let d = fetch_one(b, q, NOW).await?;
     let started = tokio::time::Instant::now();
-    let out = b.wait_result(d.envelope.id, Some(Duration::from_millis(300))).await.map_err(|e| e.to_string())?;
+    let out = b
+        .wait_result(d.envelope.id, Some(Duration::from_millis(300)))
+        .await
+        .map_err(|e| e.to_string())?;
     ensure!(out.is_none(), "a waiter got {out:?} for a running task");
     let waited = started.elapsed();
-    ensure!(waited >= Duration::from_millis(250) && waited < Duration::from_secs(2), "a 300 ms wait took {waited:?}");
+    ensure!(
+        waited >= Duration::from_millis(250) && waited < Duration::from_secs(2),
+        "a 300 ms wait took {waited:?}"
+    );
     // A waiter that arrives first is woken promptly by the completion.
     let waiter = b.wait_result(d.envelope.id, Some(Duration::from_secs(5)));
     let completer = async {
@@ -521,19 +810,35 @@ async fn wait_result_times_out(b: &dyn Backend, q: &str) -> CheckResult {
     let started = tokio::time::Instant::now();
     let (waited, completed) = tokio::join!(waiter, completer);
     completed.map_err(|e| e.to_string())?;
-    ensure!(matches!(waited, Ok(Some(Outcome::Success(_)))), "the waiter got {waited:?}");
-    ensure!(started.elapsed() < Duration::from_secs(1), "the waiter woke {:?} after a completion 100 ms in", started.elapsed());
+    ensure!(
+        matches!(waited, Ok(Some(Outcome::Success(_)))),
+        "the waiter got {waited:?}"
+    );
+    ensure!(
+        started.elapsed() < Duration::from_secs(1),
+        "the waiter woke {:?} after a completion 100 ms in",
+        started.elapsed()
+    );
     Ok(())
 }
 
 async fn progress_is_recorded(b: &dyn Backend, q: &str) -> CheckResult {
     publish(b, vec![env(q, 1)]).await?;
     let d = fetch_one(b, q, NOW).await?;
-    let p = Payload::encode(&serde_json::json!({"done": 3, "of": 10})).map_err(|e| e.to_string())?;
-    b.set_progress(&d.lease, p.clone()).await.map_err(|e| e.to_string())?;
+    let p =
+        Payload::encode(&serde_json::json!({"done": 3, "of": 10})).map_err(|e| e.to_string())?;
+    b.set_progress(&d.lease, p.clone())
+        .await
+        .map_err(|e| e.to_string())?;
     let rec = b.record(d.envelope.id).await.map_err(|e| e.to_string())?;
     let got = rec.and_then(|r| r.progress);
-    ensure!(got.as_ref().map(Payload::as_str).map(|s| s.replace(' ', "")) == Some(p.as_str().replace(' ', "")), "progress came back as {got:?}");
+    ensure!(
+        got.as_ref()
+            .map(Payload::as_str)
+            .map(|s| s.replace(' ', ""))
+            == Some(p.as_str().replace(' ', "")),
+        "progress came back as {got:?}"
+    );
     Ok(())
 }
 
@@ -543,11 +848,26 @@ async fn counters_add_up(b: &dyn Backend, q: &str) -> CheckResult {
     let ttl = Duration::from_secs(60);
     let mut last = 0;
     for _ in 0..5 {
-        last = b.incr_counter(&key, 1, ttl).await.map_err(|e| e.to_string())?;
+        last = b
+            .incr_counter(&key, 1, ttl)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     ensure!(last == 5, "five increments gave {last}");
-    ensure!(b.incr_counter(&other, 10, ttl).await.map_err(|e| e.to_string())? == 10, "counters are not independent");
-    ensure!(b.incr_counter(&key, -2, ttl).await.map_err(|e| e.to_string())? == 3, "a negative step did not subtract");
+    ensure!(
+        b.incr_counter(&other, 10, ttl)
+            .await
+            .map_err(|e| e.to_string())?
+            == 10,
+        "counters are not independent"
+    );
+    ensure!(
+        b.incr_counter(&key, -2, ttl)
+            .await
+            .map_err(|e| e.to_string())?
+            == 3,
+        "a negative step did not subtract"
+    );
     Ok(())
 }
 
@@ -558,10 +878,19 @@ async fn queue_stats_count(b: &dyn Backend, q: &str) -> CheckResult {
     let d = fetch_one(b, q, NOW).await?;
     let failure = TaskFailure::new(FailureKind::Rejected, "x");
     let _ = fetch_one(b, q, NOW).await?;
-    b.dead_letter(&d.lease, DeadLetterReason::UndecodableArguments, &failure, TTL, None)
-        .await
-        .map_err(|e| e.to_string())?;
+    b.dead_letter(
+        &d.lease,
+        DeadLetterReason::UndecodableArguments,
+        &failure,
+        TTL,
+        None,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let s = b.queue_stats(q).await.map_err(|e| e.to_string())?;
-    ensure!(s.ready == 1 && s.delayed == 1 && s.running == 1 && s.dead == 1, "stats are {s:?}, want 1 ready, 1 delayed, 1 running, 1 dead");
+    ensure!(
+        s.ready == 1 && s.delayed == 1 && s.running == 1 && s.dead == 1,
+        "stats are {s:?}, want 1 ready, 1 delayed, 1 running, 1 dead"
+    );
     Ok(())
 }

@@ -186,10 +186,10 @@ impl Context {
 
     /// Stops the task for `reason` (a nonzero worker code); the first reason given wins.
     pub(crate) fn interrupt(&self, reason: u8) {
-        let _ = self
-            .inner
-            .interrupt
-            .compare_exchange(0, reason, Ordering::AcqRel, Ordering::Acquire);
+        let _ =
+            self.inner
+                .interrupt
+                .compare_exchange(0, reason, Ordering::AcqRel, Ordering::Acquire);
         self.inner.cancel.cancel();
     }
 

@@ -64,7 +64,9 @@ pub enum Error {
     },
 
     /// A string is not a task id.
-    #[error("`{0}` is not a task id (expected a UUID such as `67e55044-10b1-426f-9247-bb680e5fe0c8`)")]
+    #[error(
+        "`{0}` is not a task id (expected a UUID such as `67e55044-10b1-426f-9247-bb680e5fe0c8`)"
+    )]
     InvalidTaskId(String),
 
     /// A configuration value is wrong.
@@ -117,10 +119,14 @@ pub enum ConfigError {
         expected: &'static str,
     },
     /// The process-wide client was installed twice.
-    #[error("the process-wide client is already set; install it once, before the first `.delay()`")]
+    #[error(
+        "the process-wide client is already set; install it once, before the first `.delay()`"
+    )]
     ClientAlreadySet,
     /// A worker was asked to serve no queue.
-    #[error("the worker has no queue to serve: register a task or name queues with `TASKQ_QUEUES`")]
+    #[error(
+        "the worker has no queue to serve: register a task or name queues with `TASKQ_QUEUES`"
+    )]
     NoQueues,
     /// A setting is out of range.
     #[error("`{name}` must be {expected}")]

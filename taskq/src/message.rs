@@ -108,7 +108,10 @@ impl Timestamp {
 
     /// This time plus `d`.
     pub fn after(self, d: Duration) -> Self {
-        Self(self.0.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)))
+        Self(
+            self.0
+                .saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        )
     }
 
     /// How long from now until this time (zero if it has passed).

@@ -6,8 +6,8 @@
 //! would otherwise drop (nothing else in the binary refers to it).
 
 use std::collections::{BTreeSet, HashMap};
-use std::hash::BuildHasherDefault;
 use std::fmt;
+use std::hash::BuildHasherDefault;
 use std::sync::OnceLock;
 
 use futures_util::future::BoxFuture;
@@ -150,7 +150,8 @@ impl Registry {
     /// # Errors
     /// [`RegistryError::DuplicateName`] if another task already has its name.
     pub fn register<T: Task>(&mut self) -> Result<&mut Self, RegistryError> {
-        let entry: &'static TaskEntry = Box::leak(Box::new(TaskEntry::of::<T>("<registered by hand>", 0)));
+        let entry: &'static TaskEntry =
+            Box::leak(Box::new(TaskEntry::of::<T>("<registered by hand>", 0)));
         self.insert(entry)?;
         Ok(self)
     }

@@ -122,10 +122,7 @@ impl<T> AsyncResult<T> {
     /// # Errors
     /// The backend's error.
     pub async fn state(&self) -> Result<TaskState, Error> {
-        Ok(self
-            .record()
-            .await?
-            .map_or(TaskState::Pending, |r| r.state))
+        Ok(self.record().await?.map_or(TaskState::Pending, |r| r.state))
     }
 
     /// Everything the backend knows of the task.

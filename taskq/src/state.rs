@@ -139,13 +139,7 @@ pub(crate) fn has_subscribers() -> bool {
     bus().live.load(Ordering::Relaxed)
 }
 
-pub(crate) fn emit(
-    kind: EventKind,
-    id: TaskId,
-    task: &str,
-    attempt: u32,
-    detail: Option<String>,
-) {
+pub(crate) fn emit(kind: EventKind, id: TaskId, task: &str, attempt: u32, detail: Option<String>) {
     if !has_subscribers() {
         return;
     }

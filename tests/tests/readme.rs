@@ -29,5 +29,8 @@ fn readme_first_screen_has_the_two_commands() {
     assert!(first_screen.contains("cargo run -p taskq-examples --example quickstart"));
     assert!(first_screen.contains("./scripts/test.sh"));
     let ci = std::fs::read_to_string(format!("{root}/.ci/run")).expect(".ci/run");
-    assert!(ci.contains("./scripts/test.sh"), ".ci/run must run the README's test command");
+    assert!(
+        ci.contains("./scripts/test.sh"),
+        ".ci/run must run the README's test command"
+    );
 }

@@ -33,7 +33,13 @@ async fn dead_letters(client: &Client, queue: &str) -> Vec<taskq::DeadLetter> {
 
 static BACKOFF_ATTEMPTS: Mutex<Vec<Instant>> = Mutex::new(Vec::new());
 
-#[taskq::task(queue = "retries", retries = 4, backoff = "1s", backoff_max = "1m", jitter = false)]
+#[taskq::task(
+    queue = "retries",
+    retries = 4,
+    backoff = "1s",
+    backoff_max = "1m",
+    jitter = false
+)]
 async fn always_fails(ctx: Context) -> Result<(), String> {
     BACKOFF_ATTEMPTS.lock().unwrap().push(Instant::now());
     Err(format!("failure on attempt {}", ctx.attempt()))
@@ -50,8 +56,15 @@ async fn retries_count_attempts_with_growing_backoff_then_dead_letter() {
 
     let at = BACKOFF_ATTEMPTS.lock().unwrap().clone();
     assert_eq!(at.len(), 5, "1 attempt + 4 retries");
-    let gaps: Vec<u64> = at.windows(2).map(|w| (w[1] - w[0]).as_millis() as u64).collect();
-    assert_eq!(gaps, vec![1_000, 2_000, 4_000, 8_000], "exponential backoff");
+    let gaps: Vec<u64> = at
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_millis() as u64)
+        .collect();
+    assert_eq!(
+        gaps,
+        vec![1_000, 2_000, 4_000, 8_000],
+        "exponential backoff"
+    );
 
     let dead = dead_letters(&client, "retries").await;
     assert_eq!(dead.len(), 1);
@@ -81,7 +94,12 @@ async fn full_jitter_stays_under_the_capped_exponential() {
     let ceilings = [1_000u128, 2_000, 4_000, 4_000, 4_000, 4_000];
     for (i, w) in at.windows(2).enumerate() {
         let gap = (w[1] - w[0]).as_millis();
-        assert!(gap <= ceilings[i], "retry {} waited {gap} ms, over {}", i + 1, ceilings[i]);
+        assert!(
+            gap <= ceilings[i],
+            "retry {} waited {gap} ms, over {}",
+            i + 1,
+            ceilings[i]
+        );
     }
     worker.shutdown().await.unwrap();
 }
@@ -146,7 +164,11 @@ async fn timeout_fails_the_attempt() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panic_fails_the_task_and_the_worker_goes_on() {
     let client = Client::memory();
-    let worker = Worker::builder().client(client.clone()).concurrency(1).spawn().unwrap();
+    let worker = Worker::builder()
+        .client(client.clone())
+        .concurrency(1)
+        .spawn()
+        .unwrap();
     let bad = panics::new(7).delay_on(&client).await.unwrap();
     let failure = failure_of(bad.get().await.unwrap_err());
     assert_eq!(failure.kind, FailureKind::Panic);
@@ -202,7 +224,10 @@ async fn warm_shutdown_lets_running_tasks_finish() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let report = worker.shutdown().await.unwrap();
-    assert_eq!(report.succeeded, 1, "the running task finished before the worker stopped");
+    assert_eq!(
+        report.succeeded, 1,
+        "the running task finished before the worker stopped"
+    );
     assert_eq!(report.released, 0);
     assert_eq!(handle.get().await.unwrap(), "done");
 }
@@ -237,7 +262,10 @@ async fn cold_shutdown_hands_tasks_back_and_a_new_worker_completes_them() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let report = first.shutdown().await.unwrap();
-    assert_eq!(report.released, 3, "the grace period ran out: all three handed back");
+    assert_eq!(
+        report.released, 3,
+        "the grace period ran out: all three handed back"
+    );
     assert_eq!(report.succeeded, 0);
     let stats = client.backend().queue_stats("cold").await.unwrap();
     assert_eq!((stats.ready, stats.running), (3, 0));
@@ -278,9 +306,16 @@ async fn stop_now_is_cold_at_once() {
     }
     let started = std::time::Instant::now();
     let report = worker.stop_now().await.unwrap();
-    assert!(started.elapsed() < Duration::from_secs(5), "did not wait for the grace period");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "did not wait for the grace period"
+    );
     assert_eq!((report.succeeded, report.released), (0, 1));
-    assert_eq!(h.state().await.unwrap(), TaskState::Pending, "handed back, ready again");
+    assert_eq!(
+        h.state().await.unwrap(),
+        TaskState::Pending,
+        "handed back, ready again"
+    );
 }
 
 // ---------------------------------------------------------------- dead letters
@@ -298,19 +333,30 @@ async fn poison_messages_are_dead_lettered_with_their_reason_and_the_worker_goes
     );
     bad_args.max_attempts = 3;
     let (unknown_id, bad_id) = (unknown.id, bad_args.id);
-    client.send_envelopes(vec![unknown, bad_args]).await.unwrap();
+    client
+        .send_envelopes(vec![unknown, bad_args])
+        .await
+        .unwrap();
 
     for id in [unknown_id, bad_id] {
         let err = client.result::<i64>(id).get().await.unwrap_err();
         assert_eq!(failure_of(err).kind, FailureKind::Rejected);
     }
     let dead = dead_letters(&client, "limits").await;
-    let reason_of = |id| dead.iter().find(|d| d.id == id).map(|d| (d.reason, d.message.clone()));
+    let reason_of = |id| {
+        dead.iter()
+            .find(|d| d.id == id)
+            .map(|d| (d.reason, d.message.clone()))
+    };
     let (reason, message) = reason_of(unknown_id).expect("unknown task dead-lettered");
     assert_eq!(reason, DeadLetterReason::UnknownTask);
     assert!(message.contains("no.such.task"), "{message}");
     let (reason, message) = reason_of(bad_id).expect("bad payload dead-lettered");
-    assert_eq!(reason, DeadLetterReason::UndecodableArguments, "not retried: it can never decode");
+    assert_eq!(
+        reason,
+        DeadLetterReason::UndecodableArguments,
+        "not retried: it can never decode"
+    );
     assert!(message.contains("do not decode"), "{message}");
 
     let h = add(1, 1).delay_on(&client).await.unwrap();
@@ -342,7 +388,11 @@ async fn results_expire_after_their_ttl() {
     assert_eq!(h.state().await.unwrap(), TaskState::Succeeded);
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(h.record().await.unwrap().is_none(), "expired");
-    assert_eq!(h.state().await.unwrap(), TaskState::Pending, "unknown again, as in Celery");
+    assert_eq!(
+        h.state().await.unwrap(),
+        TaskState::Pending,
+        "unknown again, as in Celery"
+    );
 
     let ignored = fire_and_forget::new().delay_on(&client).await.unwrap();
     assert!(matches!(ignored.get().await, Err(Error::NoResult { .. })));
@@ -378,9 +428,19 @@ async fn higher_priority_runs_first() {
     let client = Client::memory();
     let mut handles = Vec::new();
     for p in [1u8, 5, 9, 0, 7, 9, 3] {
-        handles.push(record_order::new(p).priority(p).delay_on(&client).await.unwrap());
+        handles.push(
+            record_order::new(p)
+                .priority(p)
+                .delay_on(&client)
+                .await
+                .unwrap(),
+        );
     }
-    let worker = Worker::builder().client(client.clone()).concurrency(1).spawn().unwrap();
+    let worker = Worker::builder()
+        .client(client.clone())
+        .concurrency(1)
+        .spawn()
+        .unwrap();
     for h in handles {
         h.get().await.unwrap();
     }
@@ -400,7 +460,11 @@ async fn countdown_and_eta_are_honoured() {
     let client = Client::memory();
     let worker = Worker::builder().client(client.clone()).spawn().unwrap();
     let start = Instant::now();
-    let a = mark_time::new(1).countdown(Duration::from_secs(60)).delay_on(&client).await.unwrap();
+    let a = mark_time::new(1)
+        .countdown(Duration::from_secs(60))
+        .delay_on(&client)
+        .await
+        .unwrap();
     let b = mark_time::new(2)
         .eta(SystemTime::now() + Duration::from_secs(30))
         .delay_on(&client)
@@ -412,7 +476,10 @@ async fn countdown_and_eta_are_honoured() {
     a.get().await.unwrap();
     b.get().await.unwrap();
     let ran = RAN_AT.lock().unwrap().clone();
-    let secs: Vec<(u32, u64)> = ran.iter().map(|(n, t)| (*n, (*t - start).as_secs())).collect();
+    let secs: Vec<(u32, u64)> = ran
+        .iter()
+        .map(|(n, t)| (*n, (*t - start).as_secs()))
+        .collect();
     assert_eq!(secs, vec![(2, 30), (1, 60)]);
     worker.shutdown().await.unwrap();
 }
@@ -428,8 +495,15 @@ async fn must_not_run() {
 async fn revoke_before_start_means_it_never_runs() {
     let client = Client::memory();
     let worker = Worker::builder().client(client.clone()).spawn().unwrap();
-    let h = must_not_run::new().countdown(Duration::from_secs(5)).delay_on(&client).await.unwrap();
-    assert_eq!(h.revoke().await.unwrap(), taskq::backend::CancelOutcome::Removed);
+    let h = must_not_run::new()
+        .countdown(Duration::from_secs(5))
+        .delay_on(&client)
+        .await
+        .unwrap();
+    assert_eq!(
+        h.revoke().await.unwrap(),
+        taskq::backend::CancelOutcome::Removed
+    );
     tokio::time::sleep(Duration::from_secs(10)).await;
     assert!(!REVOKED_RAN.load(Ordering::SeqCst));
     let failure = failure_of(h.get().await.unwrap_err());
@@ -457,9 +531,15 @@ async fn revoking_a_running_task_stops_it() {
     while h.progress::<String>().await.unwrap().is_none() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    assert_eq!(h.progress::<String>().await.unwrap().as_deref(), Some("waiting"));
+    assert_eq!(
+        h.progress::<String>().await.unwrap().as_deref(),
+        Some("waiting")
+    );
     assert_eq!(h.state().await.unwrap(), TaskState::Running);
-    assert_eq!(h.revoke().await.unwrap(), taskq::backend::CancelOutcome::Signalled);
+    assert_eq!(
+        h.revoke().await.unwrap(),
+        taskq::backend::CancelOutcome::Signalled
+    );
     let failure = failure_of(h.get_timeout(Duration::from_secs(5)).await.unwrap_err());
     assert_eq!(failure.kind, FailureKind::Cancelled);
     let report = worker.shutdown().await.unwrap();
@@ -472,7 +552,12 @@ static ONCE_RUNS: Mutex<Option<HashMap<u32, u32>>> = Mutex::new(None);
 
 #[taskq::task(queue = "many")]
 async fn counted(n: u32) -> u32 {
-    *ONCE_RUNS.lock().unwrap().get_or_insert_with(HashMap::new).entry(n).or_default() += 1;
+    *ONCE_RUNS
+        .lock()
+        .unwrap()
+        .get_or_insert_with(HashMap::new)
+        .entry(n)
+        .or_default() += 1;
     n
 }
 
@@ -519,7 +604,10 @@ async fn tasks_enqueue_tasks_through_their_worker() {
     let h = parent::new(1).delay_on(&client).await.unwrap();
     let (m, child_root, parent_id) = h.get().await.unwrap();
     assert_eq!(m, 2);
-    assert_eq!(child_root, parent_id, "the child knows the tree it belongs to");
+    assert_eq!(
+        child_root, parent_id,
+        "the child knows the tree it belongs to"
+    );
     assert_eq!(parent_id, h.id().to_string());
     worker.shutdown().await.unwrap();
 }
@@ -533,7 +621,10 @@ async fn events_follow_a_task() {
     assert_eq!(h.get().await.unwrap(), 10);
     let mut kinds = Vec::new();
     while kinds.len() < 3 {
-        let e = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.unwrap().unwrap();
+        let e = tokio::time::timeout(Duration::from_secs(5), events.recv())
+            .await
+            .unwrap()
+            .unwrap();
         if e.id == h.id() {
             assert_eq!(e.task, <add as taskq::Task>::NAME);
             kinds.push(e.kind);
@@ -546,7 +637,9 @@ async fn events_follow_a_task() {
 
 #[test]
 fn the_function_still_runs_in_place() {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     assert_eq!(rt.block_on(add(20, 22)), 42);
     assert_eq!(blocking_mul(6, 7), 42);
 }

@@ -16,12 +16,10 @@ use async_trait::async_trait;
 use tokio::sync::{oneshot, Notify};
 use tokio::time::Instant;
 
-use super::{
-    Backend, CancelOutcome, Completion, FetchRequest, LeaseStatus, QueueStats,
-};
+use super::{Backend, CancelOutcome, Completion, FetchRequest, LeaseStatus, QueueStats};
 use crate::error::BackendError;
 use crate::message::{
-    IdMap, DeadLetter, DeadLetterReason, Delivery, Envelope, FailureKind, Lease, Outcome, Payload,
+    DeadLetter, DeadLetterReason, Delivery, Envelope, FailureKind, IdMap, Lease, Outcome, Payload,
     TaskFailure, TaskId, Timestamp,
 };
 use crate::state::{TaskRecord, TaskState};
@@ -237,9 +235,9 @@ impl State {
             let Some(Reverse((deadline, _, id))) = self.leases.pop() else {
                 break;
             };
-            let expired = self.tasks.get(&id).is_some_and(|s| {
-                matches!(s.status, Status::Leased { deadline: d, .. } if d == deadline)
-            });
+            let expired = self.tasks.get(&id).is_some_and(
+                |s| matches!(s.status, Status::Leased { deadline: d, .. } if d == deadline),
+            );
             if expired {
                 self.push_ready(id);
             }
@@ -701,9 +699,9 @@ impl Backend for MemoryBackend {
             let Some(dead) = st.dead.remove(queue) else {
                 return Ok(0);
             };
-            let (take, keep): (Vec<_>, Vec<_>) = dead.into_iter().partition(|d| {
-                d.envelope.is_some() && ids.is_none_or(|ids| ids.contains(&d.id))
-            });
+            let (take, keep): (Vec<_>, Vec<_>) = dead
+                .into_iter()
+                .partition(|d| d.envelope.is_some() && ids.is_none_or(|ids| ids.contains(&d.id)));
             if !keep.is_empty() {
                 st.dead.insert(queue.to_owned(), keep.into());
             }

@@ -149,8 +149,11 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Extends leases by `by` from now; says for each whether it is still held, was cancelled,
     /// or is lost.
-    async fn extend(&self, leases: &[Lease], by: Duration)
-        -> Result<Vec<LeaseStatus>, BackendError>;
+    async fn extend(
+        &self,
+        leases: &[Lease],
+        by: Duration,
+    ) -> Result<Vec<LeaseStatus>, BackendError>;
 
     /// Revokes a task: removes it if queued or delayed (storing a cancelled result), flags it if
     /// running.
@@ -171,8 +174,11 @@ pub trait Backend: Send + Sync + 'static {
     async fn set_progress(&self, lease: &Lease, progress: Payload) -> Result<(), BackendError>;
 
     /// Up to `limit` dead letters of `queue`, oldest first.
-    async fn dead_letters(&self, queue: &str, limit: usize)
-        -> Result<Vec<DeadLetter>, BackendError>;
+    async fn dead_letters(
+        &self,
+        queue: &str,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, BackendError>;
 
     /// Puts dead letters of `queue` back as ready with a fresh attempt count: the ones in `ids`,
     /// or all if `ids` is `None`. Returns how many. Malformed messages cannot be requeued and

@@ -34,8 +34,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::backend::{Completion, FetchRequest, LeaseStatus};
 use crate::client::Client;
-use crate::error::{ConfigError, Error};
 use crate::context::Context;
+use crate::error::{ConfigError, Error};
 use crate::message::{IdMap, Lease};
 use crate::registry::Registry;
 use crate::task::Task;
@@ -241,16 +241,16 @@ impl WorkerBuilder {
             }
         }
         if let Ok(c) = std::env::var(CONCURRENCY_ENV) {
-            self.concurrency = c
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or(ConfigError::BadEnv {
-                    name: CONCURRENCY_ENV,
-                    value: c.clone(),
-                    expected: "a whole number of at least 1",
-                })?;
+            self.concurrency =
+                c.trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or(ConfigError::BadEnv {
+                        name: CONCURRENCY_ENV,
+                        value: c.clone(),
+                        expected: "a whole number of at least 1",
+                    })?;
         }
         Ok(self)
     }
@@ -615,7 +615,10 @@ async fn run_worker(
     };
     if !warm_done {
         let left = shared.running.lock().map(|r| r.len()).unwrap_or(0);
-        tracing::warn!(running = left, "cold shutdown: stopping running tasks and handing them back");
+        tracing::warn!(
+            running = left,
+            "cold shutdown: stopping running tasks and handing them back"
+        );
         shared.interrupt_all(Interrupt::Shutdown);
         // Runners hand their tasks back as soon as they see the cancellation; a sync task stuck
         // on the blocking pool cannot be stopped, and its lease will expire instead.
@@ -651,7 +654,10 @@ fn reconnect_delay(failures: u32) -> Duration {
 
 /// Records completions in batches: whatever finished while the previous batch was being written
 /// goes in the next one.
-async fn acker(backend: Arc<dyn crate::backend::Backend>, mut rx: mpsc::UnboundedReceiver<Completion>) {
+async fn acker(
+    backend: Arc<dyn crate::backend::Backend>,
+    mut rx: mpsc::UnboundedReceiver<Completion>,
+) {
     let mut batch = Vec::with_capacity(256);
     while rx.recv_many(&mut batch, 512).await > 0 {
         let mut failures = 0u32;

@@ -10,7 +10,9 @@ use tracing::Instrument;
 use super::{Interrupt, Running, Shared};
 use crate::backend::Completion;
 use crate::context::Context;
-use crate::message::{DeadLetterReason, Delivery, Envelope, FailureKind, Lease, Outcome, TaskFailure};
+use crate::message::{
+    DeadLetterReason, Delivery, Envelope, FailureKind, Lease, Outcome, TaskFailure,
+};
 use crate::state::{emit, EventKind};
 
 /// How an attempt ended.
@@ -20,7 +22,10 @@ enum Ending {
 }
 
 pub(super) async fn run(shared: &Arc<Shared>, delivery: Delivery) {
-    let Delivery { envelope: env, lease } = delivery;
+    let Delivery {
+        envelope: env,
+        lease,
+    } = delivery;
 
     if env.attempt > env.max_attempts {
         let failure = TaskFailure::new(
@@ -30,7 +35,14 @@ pub(super) async fn run(shared: &Arc<Shared>, delivery: Delivery) {
                 env.attempt, env.max_attempts
             ),
         );
-        reject(shared, &env, &lease, DeadLetterReason::AttemptsExhausted, failure).await;
+        reject(
+            shared,
+            &env,
+            &lease,
+            DeadLetterReason::AttemptsExhausted,
+            failure,
+        )
+        .await;
         return;
     }
     let Some(entry) = shared.registry.get(&env.task) else {
@@ -53,7 +65,14 @@ pub(super) async fn run(shared: &Arc<Shared>, delivery: Delivery) {
                 FailureKind::Rejected,
                 format!("the arguments of `{}` do not decode: {e}", env.task),
             );
-            reject(shared, &env, &lease, DeadLetterReason::UndecodableArguments, failure).await;
+            reject(
+                shared,
+                &env,
+                &lease,
+                DeadLetterReason::UndecodableArguments,
+                failure,
+            )
+            .await;
             return;
         }
     };
@@ -107,7 +126,9 @@ pub(super) async fn run(shared: &Arc<Shared>, delivery: Delivery) {
     let backend = shared.client.backend();
     match ending {
         Ending::Finished(Ok(payload)) => {
-            counters.succeeded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            counters
+                .succeeded
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             emit(EventKind::Succeeded, env.id, &env.task, env.attempt, None);
             ack(shared, &env, lease, Outcome::Success(payload));
         }
@@ -119,32 +140,69 @@ pub(super) async fn run(shared: &Arc<Shared>, delivery: Delivery) {
                     .unwrap_or_else(|| env.backoff.delay(env.attempt));
                 match backend.retry(&lease, delay, &failure).await {
                     Ok(_) => {
-                        counters.retried.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        emit(EventKind::Retried, env.id, &env.task, env.attempt, Some(failure.to_string()));
+                        counters
+                            .retried
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        emit(
+                            EventKind::Retried,
+                            env.id,
+                            &env.task,
+                            env.attempt,
+                            Some(failure.to_string()),
+                        );
                     }
                     // The lease keeps the task: it is redelivered when the lease expires.
-                    Err(e) => tracing::warn!(id = %env.id, error = %e, "could not schedule the retry"),
+                    Err(e) => {
+                        tracing::warn!(id = %env.id, error = %e, "could not schedule the retry")
+                    }
                 }
             } else {
-                counters.failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                counters
+                    .failed
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::warn!(id = %env.id, task = %env.task, error = %failure, "task failed for good");
-                emit(EventKind::Failed, env.id, &env.task, env.attempt, Some(failure.to_string()));
-                dead_letter(shared, &env, &lease, DeadLetterReason::AttemptsExhausted, failure).await;
+                emit(
+                    EventKind::Failed,
+                    env.id,
+                    &env.task,
+                    env.attempt,
+                    Some(failure.to_string()),
+                );
+                dead_letter(
+                    shared,
+                    &env,
+                    &lease,
+                    DeadLetterReason::AttemptsExhausted,
+                    failure,
+                )
+                .await;
             }
         }
         Ending::Interrupted(Interrupt::Revoked) => {
-            counters.cancelled.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            emit(EventKind::Cancelled, env.id, &env.task, env.attempt, Some("revoked while running".into()));
+            counters
+                .cancelled
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            emit(
+                EventKind::Cancelled,
+                env.id,
+                &env.task,
+                env.attempt,
+                Some("revoked while running".into()),
+            );
             let failure = TaskFailure::new(FailureKind::Cancelled, "revoked while running");
             ack(shared, &env, lease, Outcome::Failure(failure));
         }
         Ending::Interrupted(Interrupt::LeaseLost) => {
             // Another worker has (or had) it: write nothing.
-            counters.cancelled.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            counters
+                .cancelled
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::warn!(id = %env.id, "lease lost; stopped the task without recording anything");
         }
         Ending::Interrupted(Interrupt::Shutdown) => {
-            counters.released.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            counters
+                .released
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             if let Err(e) = backend.release(vec![lease]).await {
                 tracing::warn!(id = %env.id, error = %e, "could not hand the task back; it returns when its lease expires");
             }

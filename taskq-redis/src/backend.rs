@@ -335,6 +335,19 @@ fn text(v: Value) -> Option<String> {
     }
 }
 
+/// A stored outcome, unless its expiry (a `ZSCORE` reply) has passed.
+fn live_result(stored: Value, expiry: &Value) -> Option<String> {
+    let expires = match expiry {
+        Value::Int(i) => *i as f64,
+        Value::Double(d) => *d,
+        Value::BulkString(b) => std::str::from_utf8(b).ok()?.parse().ok()?,
+        _ => return None,
+    };
+    (expires > Timestamp::now().as_millis() as f64)
+        .then(|| text(stored))
+        .flatten()
+}
+
 fn decode_result(key: &str, json: &str) -> Result<StoredResult, BackendError> {
     serde_json::from_str(json).map_err(|e| corrupt(key, format!("stored result: {e}")))
 }
@@ -469,6 +482,7 @@ impl Inner {
             for r in k.ready_all() {
                 inv.key(r);
             }
+            inv.key(k.results()).key(k.expiry());
         }
         let check_timers = {
             let mut last = lock(&self.timers_checked);
@@ -559,7 +573,8 @@ impl Inner {
             .key(k.progress())
             .key(k.watch())
             .key(k.dead())
-            .key(k.result(id))
+            .key(k.results())
+            .key(k.expiry())
             .arg(id)
             .arg(attempt)
             .arg(ms(taskq::DEFAULT_RESULT_TTL))
@@ -633,12 +648,13 @@ impl Inner {
                     .key(k.lease())
                     .key(k.cancel())
                     .key(k.progress())
-                    .key(k.watch());
+                    .key(k.watch())
+                    .key(k.results())
+                    .key(k.expiry())
+                    .arg(Timestamp::now().as_millis());
                 for &i in chunk {
                     let c = &batch[i];
-                    let id = c.lease.id.to_string();
-                    inv.key(k.result(&id))
-                        .arg(id)
+                    inv.arg(c.lease.id.to_string())
                         .arg(c.lease.attempt)
                         .arg(ttl_ms(c.result_ttl))
                         .arg(outcome_json(&c.outcome)?)
@@ -709,10 +725,13 @@ impl Inner {
             queue, ours: true, ..
         }) = self.cached(id)
         {
-            let key = self.keys(&queue).result(&sid);
-            let stored: Option<String> = self.command(redis::cmd("GET").arg(&key)).await?;
-            return stored
-                .map(|s| decode_result(&key, &s).map(|r| r.outcome))
+            let k = self.keys(&queue);
+            let mut pipe = redis::pipe();
+            pipe.cmd("HGET").arg(k.results()).arg(&sid);
+            pipe.cmd("ZSCORE").arg(k.expiry()).arg(&sid);
+            let (stored, expiry): (Value, Value) = self.query(&pipe).await?;
+            return live_result(stored, &expiry)
+                .map(|s| decode_result(&k.results(), &s).map(|r| r.outcome))
                 .transpose();
         }
         let queues = self.candidates(id).await?;
@@ -721,21 +740,22 @@ impl Inner {
             let mut registered = Vec::new();
             for queue in &queues {
                 let k = self.keys(queue);
-                let key = k.result(&sid);
                 let mut inv = scripts::WATCH.prepare_invoke();
-                inv.key(&key)
+                inv.key(k.results())
+                    .key(k.expiry())
                     .key(k.env())
                     .key(k.watch())
                     .arg(&sid)
                     .arg(self.notifier.channel())
                     .arg(if force { "1" } else { "0" })
-                    .arg("add");
+                    .arg("add")
+                    .arg(Timestamp::now().as_millis());
                 let reply: Vec<Value> = self.eval(&inv).await?;
                 let mut it = reply.into_iter();
                 match it.next().as_ref().and_then(int) {
                     Some(1) => {
                         let json = it.next().and_then(text).unwrap_or_default();
-                        return decode_result(&key, &json).map(|r| Some(r.outcome));
+                        return decode_result(&k.results(), &json).map(|r| Some(r.outcome));
                     }
                     Some(2) => registered.push(queue.clone()),
                     _ => {}
@@ -759,13 +779,15 @@ impl Inner {
         for queue in queues {
             let k = self.keys(queue);
             let mut inv = scripts::WATCH.prepare_invoke();
-            inv.key(k.result(&sid))
+            inv.key(k.results())
+                .key(k.expiry())
                 .key(k.env())
                 .key(k.watch())
                 .arg(&sid)
                 .arg(self.notifier.channel())
                 .arg("0")
-                .arg("remove");
+                .arg("remove")
+                .arg(Timestamp::now().as_millis());
             if let Err(e) = self.eval::<Vec<Value>>(&inv).await {
                 tracing::debug!(error = %e, "could not unregister a result watcher");
             }
@@ -785,14 +807,6 @@ impl Drop for BlockingSlot<'_> {
         }
     }
 }
-
-type Row = (
-    Option<String>,
-    Option<String>,
-    Option<f64>,
-    Option<f64>,
-    Option<String>,
-);
 
 #[async_trait]
 impl Backend for RedisBackend {
@@ -939,13 +953,15 @@ impl Backend for RedisBackend {
             .key(k.progress())
             .key(k.watch())
             .key(k.dead())
-            .key(k.result(&id))
+            .key(k.results())
+            .key(k.expiry())
             .arg(&id)
             .arg(lease.attempt)
             .arg(ttl_ms(result_ttl))
             .arg(outcome_json(&Outcome::Failure(failure.clone()))?)
             .arg(reply_to.as_deref().unwrap_or(""))
-            .arg(head);
+            .arg(head)
+            .arg(Timestamp::now().as_millis());
         Ok(self.inner.eval::<i64>(&inv).await? == 1)
     }
 
@@ -1035,12 +1051,14 @@ impl Backend for RedisBackend {
                 .key(k.cancel())
                 .key(k.progress())
                 .key(k.watch())
-                .key(k.result(&sid))
+                .key(k.results())
+                .key(k.expiry())
                 .key(k.ready(priority))
                 .arg(&sid)
                 .arg(&blob)
                 .arg(ttl_ms(ttl))
-                .arg(outcome);
+                .arg(outcome)
+                .arg(Timestamp::now().as_millis());
             match inner.eval::<i64>(&inv).await? {
                 2 => return Ok(CancelOutcome::Signalled),
                 1 => return Ok(CancelOutcome::Removed),
@@ -1065,7 +1083,8 @@ impl Backend for RedisBackend {
         pipe.atomic();
         for q in &queues {
             let k = inner.keys(q);
-            pipe.cmd("GET").arg(k.result(&sid));
+            pipe.cmd("HGET").arg(k.results()).arg(&sid);
+            pipe.cmd("ZSCORE").arg(k.expiry()).arg(&sid);
             pipe.cmd("HGET").arg(k.env()).arg(&sid);
             pipe.cmd("ZSCORE").arg(k.lease()).arg(&sid);
             pipe.cmd("ZSCORE").arg(k.delayed()).arg(&sid);
@@ -1073,21 +1092,16 @@ impl Backend for RedisBackend {
         }
         let flat: Vec<Value> = inner.query(&pipe).await?;
         let score = |v: &Value| !matches!(v, Value::Nil);
-        for (queue, row) in queues.iter().zip(flat.chunks(5)) {
-            let [result, blob, lease, delayed, progress] = row else {
+        for (queue, row) in queues.iter().zip(flat.chunks(6)) {
+            let [result, expiry, blob, lease, delayed, progress] = row else {
                 continue;
             };
-            let row: Row = (
-                text(result.clone()),
-                text(blob.clone()),
-                score(lease).then_some(0.0),
-                score(delayed).then_some(0.0),
-                text(progress.clone()),
-            );
-            let (result, blob, lease, delayed, progress) = row;
-            let progress = progress.and_then(|p| Payload::from_json(p).ok());
+            let result = live_result(result.clone(), expiry);
+            let blob = text(blob.clone());
+            let (lease, delayed) = (score(lease), score(delayed));
+            let progress = text(progress.clone()).and_then(|p| Payload::from_json(p).ok());
             if let Some(json) = result {
-                let stored = decode_result(&inner.keys(queue).result(&sid), &json)?;
+                let stored = decode_result(&inner.keys(queue).results(), &json)?;
                 return Ok(Some(TaskRecord {
                     id,
                     state: stored.outcome.state(),
@@ -1103,11 +1117,11 @@ impl Backend for RedisBackend {
                 .next()
                 .and_then(|a| a.parse().ok())
                 .unwrap_or(0);
-            let state = if lease.is_some() {
+            let state = if lease {
                 TaskState::Running
-            } else if delayed.is_some() && attempt > 0 {
+            } else if delayed && attempt > 0 {
                 TaskState::Retrying
-            } else if delayed.is_some() {
+            } else if delayed {
                 TaskState::Scheduled
             } else {
                 TaskState::Pending
@@ -1241,12 +1255,9 @@ impl Backend for RedisBackend {
             for r in k.ready_all() {
                 inv.key(r);
             }
+            inv.key(k.results()).key(k.expiry());
             for (entry, id, priority, blob) in chunk {
-                inv.key(k.result(id))
-                    .arg(entry)
-                    .arg(id)
-                    .arg(*priority)
-                    .arg(blob);
+                inv.arg(entry).arg(id).arg(*priority).arg(blob);
             }
             let n: i64 = inner.eval(&inv).await?;
             moved += usize::try_from(n).unwrap_or(0);

@@ -60,9 +60,13 @@ impl QueueKeys {
     pub(crate) fn ready(&self, p: u8) -> String {
         self.key(&format!("r{}", p.min(9)))
     }
-    /// String with a TTL: the stored outcome of task `id`.
-    pub(crate) fn result(&self, id: &str) -> String {
-        self.key(&format!("result:{id}"))
+    /// Hash: id → stored outcome (`{"outcome":..,"progress":..}`).
+    pub(crate) fn results(&self) -> String {
+        self.key("results")
+    }
+    /// Sorted set: id by the time its stored outcome expires (ms).
+    pub(crate) fn expiry(&self) -> String {
+        self.key("expiry")
     }
     /// All ten ready lists, r0 first.
     pub(crate) fn ready_all(&self) -> impl Iterator<Item = String> + '_ {

@@ -71,6 +71,15 @@ async fn cost_per_task_on_the_server() {
         .expect("warm up");
 
     server.query(&["CONFIG", "RESETSTAT"]).expect("resetstat");
+    if std::env::var("COST_SLOWLOG").is_ok() {
+        server
+            .query(&["CONFIG", "SET", "slowlog-log-slower-than", "0"])
+            .expect("slowlog");
+        server
+            .query(&["CONFIG", "SET", "slowlog-max-len", "100000"])
+            .expect("slowlog");
+        server.query(&["SLOWLOG", "RESET"]).expect("slowlog");
+    }
     let cpu0 = cpu_seconds(&server);
     let started = Instant::now();
     let mut producers = Vec::new();
@@ -95,6 +104,45 @@ async fn cost_per_task_on_the_server() {
     let task_cpu = cpu_seconds(&server) - cpu0;
     let calls = command_calls(&server);
     worker.shutdown().await.expect("shutdown");
+    if std::env::var("COST_SLOWLOG").is_ok() {
+        server
+            .query(&["CONFIG", "SET", "slowlog-log-slower-than", "10000"])
+            .expect("slowlog");
+        if let Ok(redis::Value::Array(entries)) = server.query(&["SLOWLOG", "GET", "100000"]) {
+            let mut by: HashMap<String, (u64, i64)> = HashMap::new();
+            for e in entries {
+                if let redis::Value::Array(f) = e {
+                    let us = match &f[2] {
+                        redis::Value::Int(i) => *i,
+                        _ => 0,
+                    };
+                    let name = match &f[3] {
+                        redis::Value::Array(a) => a
+                            .iter()
+                            .take(4)
+                            .map(|v| match v {
+                                redis::Value::BulkString(b) => String::from_utf8_lossy(b)
+                                    .chars()
+                                    .take(12)
+                                    .collect::<String>(),
+                                _ => String::new(),
+                            })
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        _ => String::new(),
+                    };
+                    let e = by.entry(name).or_default();
+                    e.0 += 1;
+                    e.1 += us;
+                }
+            }
+            let mut v: Vec<_> = by.into_iter().collect();
+            v.sort_by_key(|x| -x.1 .1);
+            for (k, (n, us)) in v.iter().take(12) {
+                eprintln!("slowlog {k:<50} n={n} avg={:.1}us", *us as f64 / *n as f64);
+            }
+        }
+    }
 
     // The same server's cost of plain SETs, pipelined 16 deep.
     let sets = 40_000u32;

@@ -1,8 +1,10 @@
 -- cancel: flag a leased task (its worker learns at the next extend), or remove a queued or
 -- delayed one and store its cancelled result.
 --
--- KEYS: env, lease, delayed, cancel, progress, watch, result, the ready list of its priority
--- ARGV: id, the message as read before (to detect a change meanwhile), ttl_ms, outcome JSON
+-- KEYS: env, lease, delayed, cancel, progress, watch, results, expiry, the ready list of its
+--       priority
+-- ARGV: id, the message as read before (to detect a change meanwhile), ttl_ms, outcome JSON,
+--       now (ms)
 -- Returns 2 signalled, 1 removed, 0 not found, -1 changed meanwhile (read again and retry).
 local id = ARGV[1]
 if redis.call('ZSCORE', KEYS[2], id) then
@@ -13,7 +15,7 @@ local blob = redis.call('HGET', KEYS[1], id)
 if not blob then return 0 end
 if blob ~= ARGV[2] then return -1 end
 if redis.call('ZREM', KEYS[3], id) == 0 then
-  redis.call('LREM', KEYS[8], 0, id)
+  redis.call('LREM', KEYS[9], 0, id)
 end
 redis.call('HDEL', KEYS[1], id)
 local prog = redis.call('HGET', KEYS[5], id)
@@ -21,6 +23,6 @@ if prog then redis.call('HDEL', KEYS[5], id) end
 local w = redis.call('HGET', KEYS[6], id)
 if w then redis.call('HDEL', KEYS[6], id) end
 local a, p, chan = parse(blob)
-finish(KEYS[7], id, ARGV[4], tonumber(ARGV[3]), chan, prog or nil, w or nil)
-flush_notes()
+finish(tonumber(ARGV[5]), id, ARGV[4], tonumber(ARGV[3]), chan, prog or nil, w or nil)
+flush(KEYS[7], KEYS[8])
 return 1

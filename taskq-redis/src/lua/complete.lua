@@ -1,11 +1,14 @@
 -- complete: record finished attempts, fenced by their lease; store results, tell waiters.
 --
--- KEYS: env, lease, cancel, progress, watch, then one result key per item
--- ARGV, 5 per item: id, attempt, ttl_ms (0: keep none), outcome JSON, extra reply channel
+-- KEYS: env, lease, cancel, progress, watch, results, expiry
+-- ARGV: now (ms), then 5 per item: id, attempt, ttl_ms (0: keep none), outcome JSON, extra
+--       reply channel
 -- Returns one 0/1 per item: whether its lease was current.
-local n = #ARGV / 5
+local now = tonumber(ARGV[1])
+local n = (#ARGV - 1) / 5
+local function arg(i, f) return ARGV[1 + (i - 1) * 5 + f] end
 local ids = {}
-for i = 1, n do ids[i] = ARGV[(i - 1) * 5 + 1] end
+for i = 1, n do ids[i] = arg(i, 1) end
 local blobs = redis.call('HMGET', KEYS[1], unpack(ids))
 local leased = redis.call('ZMSCORE', KEYS[2], unpack(ids))
 local ok = {}
@@ -16,7 +19,7 @@ local seen = {}
 for i = 1, n do
   ok[i] = 0
   local a, p, chan = parse(blobs[i])
-  if a and leased[i] and not seen[ids[i]] and a == tonumber(ARGV[(i - 1) * 5 + 2]) then
+  if a and leased[i] and not seen[ids[i]] and a == tonumber(arg(i, 2)) then
     ok[i] = 1
     seen[ids[i]] = true
     done[#done + 1] = ids[i]
@@ -38,13 +41,12 @@ if #done > 0 then
     redis.call('HDEL', KEYS[5], unpack(done))
   end
   for j, i in ipairs(idx) do
-    local base = (i - 1) * 5
-    local outcome = ARGV[base + 4]
-    finish(KEYS[5 + i], ids[i], outcome, tonumber(ARGV[base + 3]), chans[j],
-      progress[j] or nil, watchers[j] or nil)
-    local extra = ARGV[base + 5]
+    local outcome = arg(i, 4)
+    finish(now, ids[i], outcome, tonumber(arg(i, 3)), chans[j], progress[j] or nil,
+      watchers[j] or nil)
+    local extra = arg(i, 5)
     if extra ~= '' and extra ~= chans[j] then note(extra, ids[i], outcome) end
   end
-  flush_notes()
+  flush(KEYS[6], KEYS[7])
 end
 return ok

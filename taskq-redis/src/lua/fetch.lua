@@ -1,7 +1,7 @@
 -- fetch: reclaim expired leases, promote due delayed messages, then pop up to `max` ready ids
 -- (highest priority first across the queues, FIFO within one) and lease them, attempt + 1.
 --
--- KEYS, 15 per queue: env, lease, delayed, wake, dead, r0 .. r9
+-- KEYS, 17 per queue: env, lease, delayed, wake, dead, r0 .. r9, results, expiry
 -- ARGV: max, lease_ms, number of queues, now (ms, the caller's wall clock), check timers (0/1)
 --
 -- Reclaiming and promoting cost two calls per queue; a busy worker asks for them only every few
@@ -13,7 +13,7 @@ local lease_ms = tonumber(ARGV[2])
 local nq = tonumber(ARGV[3])
 local now = tonumber(ARGV[4])
 local check = ARGV[5] == '1'
-local S = 15
+local S = 17
 
 local function k(q, i) return KEYS[(q - 1) * S + i] end
 local function rk(q, p) return KEYS[(q - 1) * S + 6 + p] end
@@ -65,6 +65,11 @@ local function timers()
     if #due > 0 then
       redis.call('ZREM', k(q, 3), unpack(due))
       push_ids(q, due, false)
+    end
+    local old = redis.call('ZRANGEBYSCORE', k(q, 17), '-inf', now, 'LIMIT', 0, 1000)
+    if #old > 0 then
+      redis.call('ZREM', k(q, 17), unpack(old))
+      redis.call('HDEL', k(q, 16), unpack(old))
     end
   end
 end

@@ -43,8 +43,14 @@ local function flush_notes()
   end
 end
 
+-- Results live in the queue's `results` hash, with their expiry in the `expiry` sorted set:
+-- two calls per batch rather than a SET per task. Readers ignore expired ones; the fetch
+-- script's timer pass deletes them.
+local res_h = {}
+local res_z = {}
+
 -- Stores a final outcome (when ttl > 0) and tells the reply channel and any watchers.
-local function finish(result_key, id, outcome, ttl, chan, progress, watchers)
+local function finish(now, id, outcome, ttl, chan, progress, watchers)
   if ttl and ttl > 0 then
     local v
     if progress then
@@ -52,7 +58,10 @@ local function finish(result_key, id, outcome, ttl, chan, progress, watchers)
     else
       v = '{"outcome":' .. outcome .. '}'
     end
-    redis.call('SET', result_key, v, 'PX', ttl)
+    res_h[#res_h + 1] = id
+    res_h[#res_h + 1] = v
+    res_z[#res_z + 1] = now + ttl
+    res_z[#res_z + 1] = id
   end
   note(chan, id, outcome)
   if watchers then
@@ -60,6 +69,15 @@ local function finish(result_key, id, outcome, ttl, chan, progress, watchers)
       if w ~= chan then note(w, id, outcome) end
     end
   end
+end
+
+-- Writes what `finish` gathered and sends the notifications.
+local function flush(results_key, expiry_key)
+  if #res_h > 0 then
+    redis.call('HSET', results_key, unpack(res_h))
+    redis.call('ZADD', expiry_key, unpack(res_z))
+  end
+  flush_notes()
 end
 
 local function wake(key)

@@ -1,14 +1,14 @@
 -- requeue: move chosen dead letters back to ready with a fresh attempt count.
 --
--- KEYS: env, dead, wake, r0 .. r9, then one result key per item
+-- KEYS: env, dead, wake, r0 .. r9, results, expiry
 -- ARGV, 4 per item: the dead-letter entry as listed, id, priority, the new stored message
 local n = 0
 for i = 1, #ARGV, 4 do
-  local item = (i - 1) / 4 + 1
   if redis.call('LREM', KEYS[2], 1, ARGV[i]) == 1 then
     redis.call('HSET', KEYS[1], ARGV[i + 1], ARGV[i + 3])
     redis.call('RPUSH', KEYS[4 + tonumber(ARGV[i + 2])], ARGV[i + 1])
-    redis.call('DEL', KEYS[13 + item])
+    redis.call('HDEL', KEYS[14], ARGV[i + 1])
+    redis.call('ZREM', KEYS[15], ARGV[i + 1])
     n = n + 1
   end
 end

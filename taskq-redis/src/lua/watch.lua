@@ -2,11 +2,11 @@
 -- Returns {1, stored result} if there is one already, {2} when watching, {0} when the task is
 -- not in this queue (nothing registered unless `force`). With mode "remove", unregisters.
 --
--- KEYS: result, env, watch
--- ARGV: id, channel, force (0/1), mode ("add"/"remove")
+-- KEYS: results, expiry, env, watch
+-- ARGV: id, channel, force (0/1), mode ("add"/"remove"), now (ms)
 local id = ARGV[1]
 local chan = ARGV[2]
-local w = redis.call('HGET', KEYS[3], id)
+local w = redis.call('HGET', KEYS[4], id)
 if ARGV[4] == 'remove' then
   if w then
     local keep = {}
@@ -14,24 +14,27 @@ if ARGV[4] == 'remove' then
       if c ~= chan then keep[#keep + 1] = c end
     end
     if #keep == 0 then
-      redis.call('HDEL', KEYS[3], id)
+      redis.call('HDEL', KEYS[4], id)
     else
-      redis.call('HSET', KEYS[3], id, table.concat(keep, ' '))
+      redis.call('HSET', KEYS[4], id, table.concat(keep, ' '))
     end
   end
   return { 0 }
 end
-local r = redis.call('GET', KEYS[1])
-if r then return { 1, r } end
-if ARGV[3] == '1' or redis.call('HEXISTS', KEYS[2], id) == 1 then
+local r = redis.call('HGET', KEYS[1], id)
+if r then
+  local e = redis.call('ZSCORE', KEYS[2], id)
+  if e and tonumber(e) > tonumber(ARGV[5]) then return { 1, r } end
+end
+if ARGV[3] == '1' or redis.call('HEXISTS', KEYS[3], id) == 1 then
   if not w then
-    redis.call('HSET', KEYS[3], id, chan)
+    redis.call('HSET', KEYS[4], id, chan)
   else
     local found = false
     for c in string.gmatch(w, '%S+') do
       if c == chan then found = true end
     end
-    if not found then redis.call('HSET', KEYS[3], id, w .. ' ' .. chan) end
+    if not found then redis.call('HSET', KEYS[4], id, w .. ' ' .. chan) end
   end
   return { 2 }
 end

@@ -277,6 +277,7 @@ struct PendingPublish {
 struct Prepared {
     id: String,
     queue: Arc<str>,
+    attempt: u32,
     priority: u8,
     due: Option<u64>,
     blob: String,
@@ -316,6 +317,17 @@ fn encode_error(what: &str, e: serde_json::Error) -> BackendError {
 
 fn outcome_json(outcome: &Outcome) -> Result<String, BackendError> {
     serde_json::to_string(outcome).map_err(|e| encode_error("an outcome", e))
+}
+
+/// The outcome as stored (`{"outcome":..}`) and as announced (`{"id":..,"outcome":..}`),
+/// rendered here so the scripts only move strings.
+fn rendered(id: &str, outcome: &Outcome) -> Result<(String, String), BackendError> {
+    let o = outcome_json(outcome)?;
+    let id = serde_json::to_string(id).map_err(|e| encode_error("an id", e))?;
+    Ok((
+        format!("{{\"outcome\":{o}}}"),
+        format!("{{\"id\":{id},\"outcome\":{o}}}"),
+    ))
 }
 
 fn int(v: &Value) -> Option<i64> {
@@ -412,6 +424,14 @@ impl Inner {
                 hset.arg(&item.id).arg(&item.blob);
             }
             hset.ignore();
+            let counted: Vec<&&Prepared> = items.iter().filter(|i| i.attempt > 0).collect();
+            if !counted.is_empty() {
+                let h = pipe.cmd("HSET").arg(k.attempt());
+                for item in counted {
+                    h.arg(&item.id).arg(item.attempt);
+                }
+                h.ignore();
+            }
             let mut ready: [Vec<&str>; 10] = Default::default();
             let mut delayed: Vec<(u64, &str)> = Vec::new();
             for item in items {
@@ -482,7 +502,7 @@ impl Inner {
             for r in k.ready_all() {
                 inv.key(r);
             }
-            inv.key(k.results()).key(k.expiry());
+            inv.key(k.results()).key(k.expiry()).key(k.attempt());
         }
         let check_timers = {
             let mut last = lock(&self.timers_checked);
@@ -504,7 +524,7 @@ impl Inner {
         let mut deliveries = Vec::new();
         let mut expired = Vec::new();
         let now = Timestamp::now();
-        while let (Some(q), Some(id), Some(att), Some(json)) =
+        while let (Some(q), Some(id), Some(att), Some(blob)) =
             (it.next(), it.next(), it.next(), it.next())
         {
             let queue = int(&q)
@@ -513,8 +533,14 @@ impl Inner {
                 .ok_or_else(|| corrupt("fetch", "the fetch script named no queue"))?;
             let id = text(id).unwrap_or_default();
             let attempt = int(&att).and_then(|a| u32::try_from(a).ok()).unwrap_or(1);
-            let json = text(json).unwrap_or_default();
-            match serde_json::from_str::<Envelope>(&json) {
+            let blob = text(blob).unwrap_or_default();
+            let Some(header) = codec::parse_message(&blob) else {
+                let detail =
+                    "the message is not a taskq message: it has no `priority|channel|` header";
+                self.bury(queue, &id, attempt, detail).await?;
+                continue;
+            };
+            match serde_json::from_str::<Envelope>(header.json) {
                 Ok(mut env) if env.id.to_string() == id => {
                     env.attempt = attempt;
                     env.queue.clone_from(queue);
@@ -565,7 +591,7 @@ impl Inner {
     ) -> Result<(), BackendError> {
         tracing::warn!(%queue, %id, %detail, "dead-lettering a malformed message");
         let k = self.keys(queue);
-        let outcome = outcome_json(&Outcome::Failure(codec::malformed_failure(detail)))?;
+        let (stored, entry) = rendered(id, &Outcome::Failure(codec::malformed_failure(detail)))?;
         let mut inv = scripts::BURY.prepare_invoke();
         inv.key(k.env())
             .key(k.lease())
@@ -575,10 +601,12 @@ impl Inner {
             .key(k.dead())
             .key(k.results())
             .key(k.expiry())
+            .key(k.attempt())
             .arg(id)
             .arg(attempt)
             .arg(ms(taskq::DEFAULT_RESULT_TTL))
-            .arg(outcome)
+            .arg(stored)
+            .arg(entry)
             .arg(Timestamp::now().as_millis());
         self.eval::<i64>(&inv).await?;
         Ok(())
@@ -651,13 +679,17 @@ impl Inner {
                     .key(k.watch())
                     .key(k.results())
                     .key(k.expiry())
+                    .key(k.attempt())
                     .arg(Timestamp::now().as_millis());
                 for &i in chunk {
                     let c = &batch[i];
-                    inv.arg(c.lease.id.to_string())
+                    let id = c.lease.id.to_string();
+                    let (stored, entry) = rendered(&id, &c.outcome)?;
+                    inv.arg(id)
                         .arg(c.lease.attempt)
                         .arg(ttl_ms(c.result_ttl))
-                        .arg(outcome_json(&c.outcome)?)
+                        .arg(stored)
+                        .arg(entry)
                         .arg(c.reply_to.as_deref().unwrap_or(""));
                 }
                 let oks: Vec<i64> = self.eval(&inv).await?;
@@ -681,7 +713,8 @@ impl Inner {
                 inv.key(k.env())
                     .key(k.lease())
                     .key(k.cancel())
-                    .key(k.wake());
+                    .key(k.wake())
+                    .key(k.attempt());
                 for r in k.ready_all() {
                     inv.key(r);
                 }
@@ -840,11 +873,12 @@ impl Backend for RedisBackend {
                         mark: mark.filter(|_| ours),
                     },
                 );
-                let blob = codec::encode_message(&env, env.attempt)
-                    .map_err(|e| encode_error("an envelope", e))?;
+                let blob =
+                    codec::encode_message(&env).map_err(|e| encode_error("an envelope", e))?;
                 items.push(Prepared {
                     id: env.id.to_string(),
                     queue,
+                    attempt: env.attempt,
                     priority: env.priority,
                     due: env.eta.filter(|eta| *eta > now).map(Timestamp::as_millis),
                     blob,
@@ -919,7 +953,7 @@ impl Backend for RedisBackend {
     ) -> Result<bool, BackendError> {
         let k = self.inner.keys(&lease.queue);
         let mut inv = scripts::RETRY.prepare_invoke();
-        inv.key(k.env())
+        inv.key(k.attempt())
             .key(k.lease())
             .key(k.delayed())
             .key(k.cancel())
@@ -946,6 +980,7 @@ impl Backend for RedisBackend {
         let id = lease.id.to_string();
         let head = codec::dead_letter_head(lease.id, &lease.queue, reason, &failure.message)
             .map_err(|e| encode_error("a dead letter", e))?;
+        let (stored, entry) = rendered(&id, &Outcome::Failure(failure.clone()))?;
         let mut inv = scripts::DEAD_LETTER.prepare_invoke();
         inv.key(k.env())
             .key(k.lease())
@@ -955,10 +990,12 @@ impl Backend for RedisBackend {
             .key(k.dead())
             .key(k.results())
             .key(k.expiry())
+            .key(k.attempt())
             .arg(&id)
             .arg(lease.attempt)
             .arg(ttl_ms(result_ttl))
-            .arg(outcome_json(&Outcome::Failure(failure.clone()))?)
+            .arg(stored)
+            .arg(entry)
             .arg(reply_to.as_deref().unwrap_or(""))
             .arg(head)
             .arg(Timestamp::now().as_millis());
@@ -979,7 +1016,7 @@ impl Backend for RedisBackend {
             let k = self.inner.keys(queue);
             for chunk in idx.chunks(CHUNK) {
                 let mut inv = scripts::EXTEND.prepare_invoke();
-                inv.key(k.env())
+                inv.key(k.attempt())
                     .key(k.lease())
                     .key(k.cancel())
                     .arg(Timestamp::now().after(by).as_millis());
@@ -1040,10 +1077,10 @@ impl Backend for RedisBackend {
                 None => (taskq::DEFAULT_PRIORITY, Some(taskq::DEFAULT_RESULT_TTL)),
             };
             let k = inner.keys(queue);
-            let outcome = outcome_json(&Outcome::Failure(TaskFailure::new(
-                FailureKind::Cancelled,
-                "revoked",
-            )))?;
+            let (stored, entry) = rendered(
+                &sid,
+                &Outcome::Failure(TaskFailure::new(FailureKind::Cancelled, "revoked")),
+            )?;
             let mut inv = scripts::CANCEL.prepare_invoke();
             inv.key(k.env())
                 .key(k.lease())
@@ -1054,10 +1091,12 @@ impl Backend for RedisBackend {
                 .key(k.results())
                 .key(k.expiry())
                 .key(k.ready(priority))
+                .key(k.attempt())
                 .arg(&sid)
                 .arg(&blob)
                 .arg(ttl_ms(ttl))
-                .arg(outcome)
+                .arg(stored)
+                .arg(entry)
                 .arg(Timestamp::now().as_millis());
             match inner.eval::<i64>(&inv).await? {
                 2 => return Ok(CancelOutcome::Signalled),
@@ -1089,11 +1128,12 @@ impl Backend for RedisBackend {
             pipe.cmd("ZSCORE").arg(k.lease()).arg(&sid);
             pipe.cmd("ZSCORE").arg(k.delayed()).arg(&sid);
             pipe.cmd("HGET").arg(k.progress()).arg(&sid);
+            pipe.cmd("HGET").arg(k.attempt()).arg(&sid);
         }
         let flat: Vec<Value> = inner.query(&pipe).await?;
         let score = |v: &Value| !matches!(v, Value::Nil);
-        for (queue, row) in queues.iter().zip(flat.chunks(6)) {
-            let [result, expiry, blob, lease, delayed, progress] = row else {
+        for (queue, row) in queues.iter().zip(flat.chunks(7)) {
+            let [result, expiry, blob, lease, delayed, progress, attempt] = row else {
                 continue;
             };
             let result = live_result(result.clone(), expiry);
@@ -1109,14 +1149,10 @@ impl Backend for RedisBackend {
                     progress: stored.progress.or(progress),
                 }));
             }
-            let Some(blob) = blob else {
+            if blob.is_none() {
                 continue;
-            };
-            let attempt: u32 = blob
-                .split('|')
-                .next()
-                .and_then(|a| a.parse().ok())
-                .unwrap_or(0);
+            }
+            let attempt = int(attempt).unwrap_or(0);
             let state = if lease {
                 TaskState::Running
             } else if delayed && attempt > 0 {
@@ -1192,7 +1228,7 @@ impl Backend for RedisBackend {
     async fn set_progress(&self, lease: &Lease, progress: Payload) -> Result<(), BackendError> {
         let k = self.inner.keys(&lease.queue);
         let mut inv = scripts::PROGRESS.prepare_invoke();
-        inv.key(k.env())
+        inv.key(k.attempt())
             .key(k.lease())
             .key(k.progress())
             .arg(lease.id.to_string())
@@ -1244,8 +1280,7 @@ impl Backend for RedisBackend {
             env.attempt = 0;
             env.eta = None;
             env.expires = None;
-            let blob =
-                codec::encode_message(&env, 0).map_err(|e| encode_error("an envelope", e))?;
+            let blob = codec::encode_message(&env).map_err(|e| encode_error("an envelope", e))?;
             chosen.push((entry, env.id.to_string(), env.priority.min(9), blob));
         }
         let mut moved = 0usize;
@@ -1255,7 +1290,7 @@ impl Backend for RedisBackend {
             for r in k.ready_all() {
                 inv.key(r);
             }
-            inv.key(k.results()).key(k.expiry());
+            inv.key(k.results()).key(k.expiry()).key(k.attempt());
             for (entry, id, priority, blob) in chunk {
                 inv.arg(entry).arg(id).arg(*priority).arg(blob);
             }

@@ -8,9 +8,9 @@ use taskq::{
     DeadLetter, DeadLetterReason, Envelope, Outcome, Payload, TaskFailure, TaskId, Timestamp,
 };
 
-/// The stored form of a message: `attempt|priority|reply channel|envelope JSON`. The header lets
-/// the scripts lease, fence and route without decoding the JSON.
-pub(crate) fn encode_message(env: &Envelope, attempt: u32) -> Result<String, serde_json::Error> {
+/// The stored form of a message: `priority|reply channel|envelope JSON`. The header lets the
+/// scripts route a message and tell its waiters without decoding the JSON.
+pub(crate) fn encode_message(env: &Envelope) -> Result<String, serde_json::Error> {
     let json = serde_json::to_string(env)?;
     let chan = env
         .reply_to
@@ -18,7 +18,7 @@ pub(crate) fn encode_message(env: &Envelope, attempt: u32) -> Result<String, ser
         .filter(|c| !c.contains('|') && !c.contains(char::is_whitespace))
         .unwrap_or("");
     Ok(format!(
-        "{attempt}|{}|{chan}|{json}",
+        "{}|{chan}|{json}",
         env.priority.min(taskq::MAX_PRIORITY)
     ))
 }
@@ -32,8 +32,7 @@ pub(crate) struct Header<'a> {
 
 /// Splits a stored message; `None` if it is not one.
 pub(crate) fn parse_message(blob: &str) -> Option<Header<'_>> {
-    let mut parts = blob.splitn(4, '|');
-    parts.next()?.parse::<u32>().ok()?;
+    let mut parts = blob.splitn(3, '|');
     let priority = parts.next()?.parse::<u8>().ok().filter(|p| *p <= 9)?;
     parts.next()?;
     let json = parts.next()?;
@@ -155,8 +154,8 @@ mod tests {
         let mut env = Envelope::new("t", "q", Payload::encode(&(1, "a|b")).expect("encode"));
         env.priority = 7;
         env.reply_to = Some("taskq:reply:x".into());
-        let blob = encode_message(&env, 3).expect("encode");
-        assert!(blob.starts_with("3|7|taskq:reply:x|{"));
+        let blob = encode_message(&env).expect("encode");
+        assert!(blob.starts_with("7|taskq:reply:x|{"));
         let h = parse_message(&blob).expect("header");
         assert_eq!(h.priority, 7);
         let back: Envelope = serde_json::from_str(h.json).expect("json");
@@ -166,8 +165,8 @@ mod tests {
     #[test]
     fn garbage_is_not_a_message() {
         assert!(parse_message("garbage").is_none());
-        assert!(parse_message("1|12|c|{}").is_none());
-        assert!(parse_message("x|1|c|{}").is_none());
+        assert!(parse_message("12|c|{}").is_none());
+        assert!(parse_message("x|c|{}").is_none());
     }
 
     #[test]

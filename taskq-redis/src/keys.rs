@@ -24,9 +24,13 @@ impl QueueKeys {
         k
     }
 
-    /// Hash: id → stored message (`attempt|priority|reply channel|envelope JSON`).
+    /// Hash: id → stored message (`priority|reply channel|envelope JSON`).
     pub(crate) fn env(&self) -> String {
         self.key("env")
+    }
+    /// Hash: id → how many times it was delivered (absent: never).
+    pub(crate) fn attempt(&self) -> String {
+        self.key("attempt")
     }
     /// Sorted set: id by lease deadline (ms).
     pub(crate) fn lease(&self) -> String {

@@ -62,7 +62,7 @@ async fn garbage_undecodable_and_unknown_messages_are_dead_lettered_and_the_work
             "HSET",
             &format!("{tag}:env"),
             &broken,
-            "0|5||{\"id\": not json",
+            "5||{\"id\": not json",
         ])
         .expect("hset");
     server

@@ -2,9 +2,9 @@
 -- delayed one and store its cancelled result.
 --
 -- KEYS: env, lease, delayed, cancel, progress, watch, results, expiry, the ready list of its
---       priority
--- ARGV: id, the message as read before (to detect a change meanwhile), ttl_ms, outcome JSON,
---       now (ms)
+--       priority, attempt
+-- ARGV: id, the message as read before (to detect a change meanwhile), ttl_ms, stored outcome,
+--       notification entry, now (ms)
 -- Returns 2 signalled, 1 removed, 0 not found, -1 changed meanwhile (read again and retry).
 local id = ARGV[1]
 if redis.call('ZSCORE', KEYS[2], id) then
@@ -18,11 +18,13 @@ if redis.call('ZREM', KEYS[3], id) == 0 then
   redis.call('LREM', KEYS[9], 0, id)
 end
 redis.call('HDEL', KEYS[1], id)
+redis.call('HDEL', KEYS[10], id)
 local prog = redis.call('HGET', KEYS[5], id)
 if prog then redis.call('HDEL', KEYS[5], id) end
 local w = redis.call('HGET', KEYS[6], id)
 if w then redis.call('HDEL', KEYS[6], id) end
-local a, p, chan = parse(blob)
-finish(tonumber(ARGV[5]), id, ARGV[4], tonumber(ARGV[3]), chan, prog or nil, w or nil)
+local p, chan = parse(blob)
+finish(tonumber(ARGV[6]), id, ARGV[4], ARGV[5], tonumber(ARGV[3]), chan, nil, prog or nil,
+  w or nil)
 flush(KEYS[7], KEYS[8])
 return 1

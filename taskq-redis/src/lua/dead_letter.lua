@@ -1,21 +1,26 @@
 -- dead_letter: move a leased message to the dead letters, fenced by its lease, and store the
 -- failure so waiters learn of it.
 --
--- KEYS: env, lease, cancel, progress, watch, dead, results, expiry
--- ARGV: id, attempt, ttl_ms, outcome JSON, extra reply channel, dead-letter JSON head (the
---       dead letter without its envelope and closing brace), now (ms)
+-- KEYS: env, lease, cancel, progress, watch, dead, results, expiry, attempt
+-- ARGV: id, attempt, ttl_ms, stored outcome, notification entry, extra reply channel,
+--       dead-letter JSON head (the dead letter without its envelope and closing brace), now
 local id = ARGV[1]
-local blob, a, p, chan, js = fenced(KEYS[1], KEYS[2], id, ARGV[2])
-if not blob then return 0 end
+local a = fenced(KEYS[9], KEYS[2], id, ARGV[2])
+if not a then return 0 end
+local blob = redis.call('HGET', KEYS[1], id)
+local p, chan, js = parse(blob)
+local json = 'null'
+if js then json = string.sub(blob, js + 1) end
 redis.call('ZREM', KEYS[2], id)
 redis.call('HDEL', KEYS[1], id)
+redis.call('HDEL', KEYS[9], id)
 redis.call('SREM', KEYS[3], id)
 local prog = redis.call('HGET', KEYS[4], id)
 if prog then redis.call('HDEL', KEYS[4], id) end
 local w = redis.call('HGET', KEYS[5], id)
 if w then redis.call('HDEL', KEYS[5], id) end
-redis.call('RPUSH', KEYS[6], 'D|' .. a .. '|' .. ARGV[6] .. ',"envelope":' .. string.sub(blob, js + 1) .. '}')
-finish(tonumber(ARGV[7]), id, ARGV[4], tonumber(ARGV[3]), chan, prog or nil, w or nil)
-if ARGV[5] ~= '' and ARGV[5] ~= chan then note(ARGV[5], id, ARGV[4]) end
+redis.call('RPUSH', KEYS[6], 'D|' .. a .. '|' .. ARGV[7] .. ',"envelope":' .. json .. '}')
+finish(tonumber(ARGV[8]), id, ARGV[4], ARGV[5], tonumber(ARGV[3]), chan, ARGV[6], prog or nil,
+  w or nil)
 flush(KEYS[7], KEYS[8])
 return 1

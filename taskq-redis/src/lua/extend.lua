@@ -1,6 +1,6 @@
 -- extend: push the deadlines of current leases; say of each 0 lost, 1 held, 2 cancelled.
 --
--- KEYS: env, lease, cancel
+-- KEYS: attempt, lease, cancel
 -- ARGV: the new deadline (ms), then 2 per item: id, attempt
 local deadline = ARGV[1]
 local ids = {}
@@ -9,7 +9,7 @@ for i = 2, #ARGV, 2 do
   ids[#ids + 1] = ARGV[i]
   atts[#atts + 1] = tonumber(ARGV[i + 1])
 end
-local blobs = redis.call('HMGET', KEYS[1], unpack(ids))
+local current = redis.call('HMGET', KEYS[1], unpack(ids))
 local leased = redis.call('ZMSCORE', KEYS[2], unpack(ids))
 local cancelled = {}
 if redis.call('SCARD', KEYS[3]) > 0 then
@@ -18,8 +18,7 @@ end
 local out = {}
 local zadd = {}
 for i, id in ipairs(ids) do
-  local a = parse(blobs[i])
-  if a and leased[i] and a == atts[i] then
+  if leased[i] and tonumber(current[i] or '0') == atts[i] then
     zadd[#zadd + 1] = deadline
     zadd[#zadd + 1] = id
     if cancelled[i] == 1 then out[i] = 2 else out[i] = 1 end

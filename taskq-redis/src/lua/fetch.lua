@@ -1,19 +1,20 @@
--- fetch: reclaim expired leases, promote due delayed messages, then pop up to `max` ready ids
--- (highest priority first across the queues, FIFO within one) and lease them, attempt + 1.
+-- fetch: reclaim expired leases, promote due delayed messages, sweep expired results, then pop
+-- up to `max` ready ids (highest priority first across the queues, FIFO within one) and lease
+-- them, attempt + 1.
 --
--- KEYS, 17 per queue: env, lease, delayed, wake, dead, r0 .. r9, results, expiry
+-- KEYS, 18 per queue: env, lease, delayed, wake, dead, r0 .. r9, results, expiry, attempt
 -- ARGV: max, lease_ms, number of queues, now (ms, the caller's wall clock), check timers (0/1)
 --
--- Reclaiming and promoting cost two calls per queue; a busy worker asks for them only every few
--- milliseconds, and a fetch that finds nothing ready always does them.
+-- The timer pass costs three calls per queue; a busy worker asks for it only every few
+-- milliseconds, and a fetch that finds nothing ready always does it.
 -- Returns {next_wake_ms (-1: none; only when nothing was leased), popped, (queue index, id,
--- attempt, envelope JSON) ...}
+-- attempt, stored message) ...}
 local max = tonumber(ARGV[1])
 local lease_ms = tonumber(ARGV[2])
 local nq = tonumber(ARGV[3])
 local now = tonumber(ARGV[4])
 local check = ARGV[5] == '1'
-local S = 17
+local S = 18
 
 local function k(q, i) return KEYS[(q - 1) * S + i] end
 local function rk(q, p) return KEYS[(q - 1) * S + 6 + p] end
@@ -26,12 +27,11 @@ local function bury_raw(q, id, raw)
 end
 
 local function push_ids(q, ids, front)
-  if #ids == 0 then return end
   local blobs = redis.call('HMGET', k(q, 1), unpack(ids))
   local by_p = {}
   for i, id in ipairs(ids) do
-    local a, p = parse(blobs[i])
-    if a then
+    local p = parse(blobs[i])
+    if p then
       local l = by_p[p]
       if not l then
         l = {}
@@ -40,6 +40,7 @@ local function push_ids(q, ids, front)
       l[#l + 1] = id
     elseif blobs[i] then
       redis.call('HDEL', k(q, 1), id)
+      redis.call('HDEL', k(q, 18), id)
       bury_raw(q, id, blobs[i])
     elseif not is_uuid(id) then
       bury_raw(q, id, id)
@@ -117,14 +118,12 @@ for q = 1, nq do
   local ids = popped[q]
   if #ids > 0 then
     local blobs = redis.call('HMGET', k(q, 1), unpack(ids))
-    local hset = {}
     local zadd = {}
     for i, id in ipairs(ids) do
       local blob = blobs[i]
       -- A second copy of an id (a publish retried after its reply was lost) is leased again:
       -- the new attempt number fences off the first delivery, so at worst the task runs twice,
-      -- as at-least-once allows. Checking every id for copies would cost two more calls per
-      -- fetch on the server.
+      -- as at-least-once allows.
       if seen[id] then
         -- the same id twice in one fetch: deliver it once
       elseif not blob then
@@ -132,28 +131,17 @@ for q = 1, nq do
         -- garbage written into the list.
         if not is_uuid(id) then bury_raw(q, id, id) end
       else
-        local a, p, chan, js, i1 = parse(blob)
-        if not a then
-          redis.call('HDEL', k(q, 1), id)
-          bury_raw(q, id, blob)
-        else
-          local att = a + 1
-          hset[#hset + 1] = id
-          hset[#hset + 1] = att .. string.sub(blob, i1)
-          zadd[#zadd + 1] = deadline
-          zadd[#zadd + 1] = id
-          out[#out + 1] = q
-          out[#out + 1] = id
-          out[#out + 1] = att
-          out[#out + 1] = string.sub(blob, js + 1)
-        end
+        -- (A message whose header or JSON is broken is leased too: the caller buries it.)
+        zadd[#zadd + 1] = deadline
+        zadd[#zadd + 1] = id
+        out[#out + 1] = q
+        out[#out + 1] = id
+        out[#out + 1] = redis.call('HINCRBY', k(q, 18), id, 1)
+        out[#out + 1] = blob
       end
       seen[id] = true
     end
-    if #hset > 0 then
-      redis.call('HSET', k(q, 1), unpack(hset))
-      redis.call('ZADD', k(q, 2), unpack(zadd))
-    end
+    if #zadd > 0 then redis.call('ZADD', k(q, 2), unpack(zadd)) end
   end
 end
 

@@ -1,9 +1,10 @@
 -- Shared by every script (prepended at build time).
 --
 -- A stored message (a field of the queue's `env` hash) is
---   "<attempt>|<priority>|<reply channel>|<envelope JSON>"
--- The header lets scripts lease, fence and route a message without decoding its JSON
--- (cjson would round big integers in the arguments).
+--   "<priority>|<reply channel>|<envelope JSON>"
+-- and its attempt count lives apart, in the queue's `attempt` hash (absent: 0). Lua string work
+-- costs far more than a command on the server, so the hot paths (fetch, complete, extend)
+-- never parse or copy a message: they move ids, and the outcome strings come pre-rendered.
 
 local function parse(blob)
   if not blob then return nil end
@@ -11,13 +12,10 @@ local function parse(blob)
   if not i1 then return nil end
   local i2 = string.find(blob, '|', i1 + 1, true)
   if not i2 then return nil end
-  local i3 = string.find(blob, '|', i2 + 1, true)
-  if not i3 then return nil end
-  local a = tonumber(string.sub(blob, 1, i1 - 1))
-  local p = tonumber(string.sub(blob, i1 + 1, i2 - 1))
-  if not a or not p or a < 0 or p < 0 or p > 9 or p % 1 ~= 0 or a % 1 ~= 0 then return nil end
-  -- attempt, priority, reply channel, index of the last header '|', index of the first '|'
-  return a, p, string.sub(blob, i2 + 1, i3 - 1), i3, i1
+  local p = tonumber(string.sub(blob, 1, i1 - 1))
+  if not p or p < 0 or p > 9 or p % 1 ~= 0 then return nil end
+  -- priority, reply channel, index of the last header '|'
+  return p, string.sub(blob, i1 + 1, i2 - 1), i2
 end
 
 local function is_uuid(s)
@@ -27,20 +25,14 @@ end
 
 -- Notifications, one message per channel per script run: '[{"id":..,"outcome":..},...]'.
 local notes = {}
-local function note(chan, id, outcome)
+local function note(chan, entry)
   if not chan or chan == '' then return end
   local l = notes[chan]
   if not l then
     l = {}
     notes[chan] = l
   end
-  l[#l + 1] = '{"id":"' .. id .. '","outcome":' .. outcome .. '}'
-end
-
-local function flush_notes()
-  for chan, l in pairs(notes) do
-    redis.call('PUBLISH', chan, '[' .. table.concat(l, ',') .. ']')
-  end
+  l[#l + 1] = entry
 end
 
 -- Results live in the queue's `results` hash, with their expiry in the `expiry` sorted set:
@@ -49,24 +41,23 @@ end
 local res_h = {}
 local res_z = {}
 
--- Stores a final outcome (when ttl > 0) and tells the reply channel and any watchers.
-local function finish(now, id, outcome, ttl, chan, progress, watchers)
-  if ttl and ttl > 0 then
-    local v
+-- Stores a final outcome (when ttl > 0) and tells the reply channels and any watchers.
+-- `stored` is '{"outcome":..}', `entry` is '{"id":..,"outcome":..}'.
+local function finish(now, id, stored, entry, ttl, chan, extra, progress, watchers)
+  if ttl > 0 then
     if progress then
-      v = '{"outcome":' .. outcome .. ',"progress":' .. progress .. '}'
-    else
-      v = '{"outcome":' .. outcome .. '}'
+      stored = string.sub(stored, 1, -2) .. ',"progress":' .. progress .. '}'
     end
     res_h[#res_h + 1] = id
-    res_h[#res_h + 1] = v
+    res_h[#res_h + 1] = stored
     res_z[#res_z + 1] = now + ttl
     res_z[#res_z + 1] = id
   end
-  note(chan, id, outcome)
+  note(chan, entry)
+  if extra ~= chan then note(extra, entry) end
   if watchers then
     for w in string.gmatch(watchers, '%S+') do
-      if w ~= chan then note(w, id, outcome) end
+      if w ~= chan and w ~= extra then note(w, entry) end
     end
   end
 end
@@ -77,7 +68,9 @@ local function flush(results_key, expiry_key)
     redis.call('HSET', results_key, unpack(res_h))
     redis.call('ZADD', expiry_key, unpack(res_z))
   end
-  flush_notes()
+  for chan, l in pairs(notes) do
+    redis.call('PUBLISH', chan, '[' .. table.concat(l, ',') .. ']')
+  end
 end
 
 local function wake(key)
@@ -85,11 +78,10 @@ local function wake(key)
   redis.call('LTRIM', key, 0, 0)
 end
 
--- Whether `id` holds the lease `attempt` (its message says that attempt, and it is leased).
-local function fenced(env_key, lease_key, id, attempt)
-  local blob = redis.call('HGET', env_key, id)
-  local a, p, chan, js, i1 = parse(blob)
-  if not a or a ~= tonumber(attempt) then return nil end
+-- The attempt `id` is on, if it is leased under `attempt`.
+local function fenced(attempt_key, lease_key, id, attempt)
+  local a = tonumber(redis.call('HGET', attempt_key, id) or '0')
+  if a ~= tonumber(attempt) then return nil end
   if not redis.call('ZSCORE', lease_key, id) then return nil end
-  return blob, a, p, chan, js, i1
+  return a
 end

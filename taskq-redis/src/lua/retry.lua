@@ -1,6 +1,6 @@
--- retry: put a leased message back as delayed for `delay_ms`, keeping its attempt count.
+-- retry: put a leased message back as delayed until `due`, keeping its attempt count.
 --
--- KEYS: env, lease, delayed, cancel, wake
+-- KEYS: attempt, lease, delayed, cancel, wake
 -- ARGV: id, attempt, due (ms)
 local id = ARGV[1]
 if not fenced(KEYS[1], KEYS[2], id, ARGV[2]) then return 0 end

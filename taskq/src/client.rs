@@ -8,9 +8,10 @@ use tokio::sync::OnceCell;
 use crate::backend::{self, memory::MemoryBackend, Backend, CancelOutcome};
 use crate::context::Context;
 use crate::error::{ConfigError, Error};
-use crate::message::{Envelope, TaskId};
+use crate::message::{Envelope, FailureKind, Outcome, TaskFailure, TaskId};
 use crate::result::AsyncResult;
 use crate::state::{self, EventKind};
+use crate::task::DEFAULT_RESULT_TTL;
 use crate::task::{Call, Task};
 
 /// The environment variable that names the backend: `memory://` (the default when unset) or a
@@ -224,7 +225,25 @@ impl Client {
     /// # Errors
     /// The backend's error.
     pub async fn revoke(&self, id: TaskId) -> Result<CancelOutcome, Error> {
-        let outcome = self.backend.cancel(id).await?;
+        let mut outcome = self.backend.cancel(id).await?;
+        if outcome == CancelOutcome::NotFound {
+            // Not queued, delayed or running: a workflow whose last step does not exist yet, or
+            // a task not sent yet. Resolve it as cancelled (unless it has a result), so that it
+            // never runs and the workflow's remaining steps stand down.
+            let failure = TaskFailure::new(FailureKind::Cancelled, "revoked");
+            let stored = self
+                .backend
+                .resolve(
+                    id,
+                    Outcome::Failure(failure),
+                    Some(DEFAULT_RESULT_TTL),
+                    None,
+                )
+                .await;
+            if matches!(stored, Ok(true)) {
+                outcome = CancelOutcome::Removed;
+            }
+        }
         if outcome == CancelOutcome::Removed {
             state::emit(EventKind::Cancelled, id, "", 0, Some("revoked".into()));
         }

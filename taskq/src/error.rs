@@ -63,6 +63,16 @@ pub enum Error {
         source: serde_json::Error,
     },
 
+    /// Arguments given as JSON do not fit.
+    #[error("the arguments of `{what}` do not decode: {source}")]
+    DecodeArguments {
+        /// Whose arguments.
+        what: &'static str,
+        /// The deserializer's error.
+        #[source]
+        source: serde_json::Error,
+    },
+
     /// A string is not a task id.
     #[error(
         "`{0}` is not a task id (expected a UUID such as `67e55044-10b1-426f-9247-bb680e5fe0c8`)"
@@ -76,6 +86,10 @@ pub enum Error {
     /// The task registry is inconsistent.
     #[error(transparent)]
     Registry(#[from] RegistryError),
+
+    /// A workflow cannot be built.
+    #[error("invalid workflow: {0}")]
+    Workflow(#[from] WorkflowError),
 
     /// A worker's own loop panicked (a bug in taskq or a backend; tasks' panics never get here).
     #[error("the worker crashed: {source}")]
@@ -92,6 +106,30 @@ fn named(task: &str) -> String {
     } else {
         format!(" (`{task}`)")
     }
+}
+
+/// Why a workflow cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WorkflowError {
+    /// A group with no member.
+    #[error("a group needs at least one member")]
+    EmptyGroup,
+    /// Two DAG steps share a name.
+    #[error("two steps are named `{0}`; step names must be unique")]
+    DuplicateStepName(String),
+    /// More steps than a plan can index.
+    #[error("a workflow may have at most 2^32 steps")]
+    TooManySteps,
+    /// A step refers to a step that does not exist (a `StepRef` of another DAG).
+    #[error("a step refers to a step that does not exist; use `StepRef`s of the same `Dag`")]
+    NoSuchStep,
+    /// A step's arguments are not a JSON object, so no input can be put in them.
+    #[error("the arguments of step `{0}` are not a JSON object")]
+    ArgumentsNotObject(String),
+    /// No workflow of that name is registered.
+    #[error("no workflow named `{0}` is registered in this binary")]
+    UnknownWorkflow(String),
 }
 
 /// A configuration problem: a URL, an environment variable.
@@ -197,6 +235,14 @@ pub enum BackendError {
         url: String,
         /// What is wrong with it.
         detail: String,
+    },
+    /// The backend does not implement this operation.
+    #[error("the {backend} backend does not support {what}")]
+    Unsupported {
+        /// Which backend.
+        backend: &'static str,
+        /// The operation.
+        what: &'static str,
     },
     /// The backend has been shut down.
     #[error("the {0} backend is closed")]

@@ -57,6 +57,7 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+pub mod canvas;
 mod client;
 #[cfg(feature = "test-util")]
 pub mod conformance;
@@ -76,7 +77,7 @@ pub mod events {
 
 pub use client::{delay_many, Client, URL_ENV};
 pub use context::Context;
-pub use error::{BackendError, BoxError, ConfigError, Error, RegistryError};
+pub use error::{BackendError, BoxError, ConfigError, Error, RegistryError, WorkflowError};
 pub use message::{
     Backoff, DeadLetter, DeadLetterReason, Delivery, Envelope, FailureKind, Lease, Outcome,
     Payload, TaskFailure, TaskId, Timestamp,
@@ -95,6 +96,7 @@ pub use taskq_macros::task;
 /// What generated code uses. Not public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::canvas::{Partial, TakesInput, Workflow, WorkflowCall, WorkflowEntry};
     pub use crate::registry::TaskEntry;
     pub use futures_util::future::BoxFuture;
     pub use inventory;
@@ -135,6 +137,17 @@ pub mod __private {
                 Err(_) => panic!("the blocking task was cancelled"),
             },
         }
+    }
+
+    /// A partial call's argument, serialized.
+    pub fn partial_field<T: ::serde::Serialize + ?Sized>(
+        name: &'static str,
+        value: &T,
+    ) -> (
+        &'static str,
+        ::core::result::Result<serde_json::Value, serde_json::Error>,
+    ) {
+        (name, serde_json::to_value(value))
     }
 
     /// Boxes a future.

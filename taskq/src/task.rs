@@ -317,41 +317,45 @@ impl<T: Task> Call<T> {
             what: "task arguments",
             source,
         })?;
-        let o = &T::OPTIONS;
-        let mut env = Envelope::new(
-            T::NAME,
-            options.queue.unwrap_or_else(|| o.queue.to_owned()),
-            args,
-        );
-        let now = env.enqueued_at;
-        let eta = match (options.eta, options.countdown) {
-            (Some(at), _) => Some(Timestamp::from(at)),
-            (None, Some(d)) => Some(now.after(d)),
-            (None, None) => None,
-        };
-        let expires = match (options.expires_at, options.expires_in) {
-            (Some(at), _) => Some(Timestamp::from(at)),
-            (None, Some(d)) => Some(now.after(d)),
-            (None, None) => None,
-        };
-        if let Some(id) = options.id {
-            env.id = id;
-        }
-        env.priority = options.priority.unwrap_or(o.priority);
-        env.eta = eta;
-        env.expires = expires;
-        env.max_attempts = options.max_attempts.unwrap_or(o.max_attempts).max(1);
-        env.backoff = o.backoff;
-        env.timeout_ms = options
-            .timeout
-            .or(o.timeout)
-            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        env.result_ttl_ms = options
-            .result_ttl
-            .unwrap_or(o.result_ttl)
-            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        Ok(env)
+        Ok(envelope_for::<T>(args, options))
     }
+}
+
+/// The message for task `T` with serialized arguments `args`: the task's options, overridden by
+/// the call's.
+pub(crate) fn envelope_for<T: Task>(args: Payload, options: CallOptions) -> Envelope {
+    let o = &T::OPTIONS;
+    let mut env = Envelope::new(
+        T::NAME,
+        options.queue.unwrap_or_else(|| o.queue.to_owned()),
+        args,
+    );
+    let now = env.enqueued_at;
+    if let Some(id) = options.id {
+        env.id = id;
+    }
+    env.eta = match (options.eta, options.countdown) {
+        (Some(at), _) => Some(Timestamp::from(at)),
+        (None, Some(d)) => Some(now.after(d)),
+        (None, None) => None,
+    };
+    env.expires = match (options.expires_at, options.expires_in) {
+        (Some(at), _) => Some(Timestamp::from(at)),
+        (None, Some(d)) => Some(now.after(d)),
+        (None, None) => None,
+    };
+    env.priority = options.priority.unwrap_or(o.priority);
+    env.max_attempts = options.max_attempts.unwrap_or(o.max_attempts).max(1);
+    env.backoff = o.backoff;
+    env.timeout_ms = options
+        .timeout
+        .or(o.timeout)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    env.result_ttl_ms = options
+        .result_ttl
+        .unwrap_or(o.result_ttl)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    env
 }
 
 impl<T: Invoke> Future for Call<T> {

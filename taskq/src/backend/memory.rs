@@ -76,6 +76,9 @@ struct State {
     waiters: IdMap<Vec<oneshot::Sender<Outcome>>>,
     dead: HashMap<String, VecDeque<DeadLetter>>,
     counters: HashMap<String, (i64, Instant)>,
+    /// Ids published through `publish_once`, until when they are remembered.
+    published: IdMap<Instant>,
+    joins: HashMap<String, (Vec<Option<Payload>>, Instant)>,
 }
 
 #[derive(Default)]
@@ -752,5 +755,76 @@ impl Backend for MemoryBackend {
             }
         }
         Ok(stats)
+    }
+
+    async fn publish_once(
+        &self,
+        batch: Vec<Envelope>,
+        ttl: Duration,
+    ) -> Result<usize, BackendError> {
+        let now = Instant::now();
+        let mut n = 0;
+        {
+            let mut st = self.lock();
+            st.published.retain(|_, until| *until > now);
+            for env in batch {
+                if st.published.contains_key(&env.id) {
+                    continue;
+                }
+                st.published.insert(env.id, now + ttl);
+                st.insert(env, now);
+                n += 1;
+            }
+        }
+        if n > 0 {
+            self.shared.wake_fetchers();
+        }
+        Ok(n)
+    }
+
+    async fn join(
+        &self,
+        key: &str,
+        slot: u32,
+        total: u32,
+        value: Payload,
+        ttl: Duration,
+    ) -> Result<Option<Vec<Payload>>, BackendError> {
+        let now = Instant::now();
+        let mut st = self.lock();
+        st.joins.retain(|_, (_, until)| *until > now);
+        let total = total as usize;
+        let (slots, until) = st
+            .joins
+            .entry(key.to_owned())
+            .or_insert_with(|| (vec![None; total], now + ttl));
+        if slots.len() < total {
+            slots.resize(total, None);
+        }
+        if let Some(s) = slots.get_mut(slot as usize) {
+            s.get_or_insert(value);
+        }
+        *until = now + ttl;
+        if slots.iter().all(Option::is_some) {
+            Ok(Some(slots.iter().flatten().cloned().collect()))
+        } else {
+            Ok(None)
+        }
+    }
+
+    async fn resolve(
+        &self,
+        id: TaskId,
+        outcome: Outcome,
+        ttl: Option<Duration>,
+        _reply_to: Option<String>,
+    ) -> Result<bool, BackendError> {
+        let now = Instant::now();
+        let mut st = self.lock();
+        if st.live_result(&id, now).is_some() {
+            return Ok(false);
+        }
+        st.finish(id, outcome, ttl, None, now);
+        Ok(true)
     }
 }

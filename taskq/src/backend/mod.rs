@@ -198,6 +198,65 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Counts of `queue`'s messages.
     async fn queue_stats(&self, queue: &str) -> Result<QueueStats, BackendError>;
+
+    /// Publishes each message unless a message with the same id went through `publish_once`
+    /// within the last `ttl`. Returns how many were published. Workflows publish each step
+    /// through it, with ids fixed when the workflow starts, so a step that runs twice (its
+    /// worker died after publishing its successors) never starts them twice.
+    ///
+    /// The default answers [`BackendError::Unsupported`]: a backend without it cannot run
+    /// workflows.
+    async fn publish_once(
+        &self,
+        batch: Vec<Envelope>,
+        ttl: Duration,
+    ) -> Result<usize, BackendError> {
+        let _ = (batch, ttl);
+        Err(BackendError::Unsupported {
+            backend: self.name(),
+            what: "publish_once (workflows)",
+        })
+    }
+
+    /// Records `value` in slot `slot` of the join `key` unless that slot has a value already
+    /// (the first write wins), and returns all `total` values in slot order once every slot has
+    /// one, `None` before. The join expires `ttl` after its last write. Chords and DAG fan-in
+    /// wait on it: whoever completes the last slot starts the next step.
+    ///
+    /// The default answers [`BackendError::Unsupported`].
+    async fn join(
+        &self,
+        key: &str,
+        slot: u32,
+        total: u32,
+        value: Payload,
+        ttl: Duration,
+    ) -> Result<Option<Vec<Payload>>, BackendError> {
+        let _ = (key, slot, total, value, ttl);
+        Err(BackendError::Unsupported {
+            backend: self.name(),
+            what: "join (workflows)",
+        })
+    }
+
+    /// Stores `outcome` as the result of `id` unless it already has one, and wakes its waiters.
+    /// Returns whether it was stored. A workflow's result is resolved this way when a step
+    /// fails or the workflow is revoked before its last step exists.
+    ///
+    /// The default answers [`BackendError::Unsupported`].
+    async fn resolve(
+        &self,
+        id: TaskId,
+        outcome: Outcome,
+        ttl: Option<Duration>,
+        reply_to: Option<String>,
+    ) -> Result<bool, BackendError> {
+        let _ = (id, outcome, ttl, reply_to);
+        Err(BackendError::Unsupported {
+            backend: self.name(),
+            what: "resolve (workflows)",
+        })
+    }
 }
 
 /// What a [`BackendFactory`] returns: the connected backend, once connected.

@@ -15,6 +15,141 @@ use crate::message::{
 };
 use crate::state::{emit, EventKind};
 
+mod workflow {
+    //! A workflow step's part of the run: stand down if the workflow is over, start the next
+    //! steps after success, fail the workflow after a final failure.
+
+    use super::Shared;
+    use crate::canvas::plan::{step_failure, Continuation, WorkflowFailure, WORKFLOW_STATE_TTL};
+    use crate::error::Error;
+    use crate::message::{Envelope, Outcome, Payload, TaskFailure};
+
+    pub(super) fn decode(env: &Envelope) -> Result<Option<Continuation>, serde_json::Error> {
+        env.continuation.as_ref().map(Payload::decode).transpose()
+    }
+
+    /// Whether the workflow already has its result (failed or revoked) and this step is not
+    /// its last.
+    pub(super) async fn is_over(shared: &Shared, flow: &Continuation, env: &Envelope) -> bool {
+        if flow.plan.workflow == env.id {
+            return false;
+        }
+        match shared.client.backend().record(flow.plan.workflow).await {
+            Ok(Some(record)) => record.state.is_final(),
+            _ => false,
+        }
+    }
+
+    /// Starts the steps that this step's output completes.
+    pub(super) async fn advance(
+        shared: &Shared,
+        flow: &Continuation,
+        env: &Envelope,
+        output: &Payload,
+    ) -> Result<(), Error> {
+        let plan = &flow.plan;
+        let Some(step) = plan.steps.get(flow.step as usize) else {
+            return Ok(());
+        };
+        if step.edges.is_empty() {
+            return Ok(());
+        }
+        let backend = shared.client.backend();
+        let value: serde_json::Value = output
+            .decode()
+            .map_err(|source| Error::DecodeResult { id: env.id, source })?;
+        let mut next = Vec::with_capacity(step.edges.len());
+        for edge in &step.edges {
+            let Some(target) = plan.steps.get(edge.to as usize) else {
+                continue;
+            };
+            let input = if target.inputs <= 1 {
+                value.clone()
+            } else {
+                let key = format!("wf:{}:{}", plan.workflow, edge.to);
+                match backend
+                    .join(
+                        &key,
+                        edge.slot,
+                        target.inputs,
+                        output.clone(),
+                        WORKFLOW_STATE_TTL,
+                    )
+                    .await?
+                {
+                    Some(values) => serde_json::Value::Array(
+                        values
+                            .iter()
+                            .map(Payload::decode)
+                            .collect::<Result<_, _>>()
+                            .map_err(|source| Error::DecodeResult { id: env.id, source })?,
+                    ),
+                    None => continue,
+                }
+            };
+            let mut message = plan.message(edge.to, Some(input))?;
+            message.parent_id = Some(env.id);
+            next.push(message);
+        }
+        if !next.is_empty() {
+            backend.publish_once(next, WORKFLOW_STATE_TTL).await?;
+        }
+        Ok(())
+    }
+
+    /// Fails the workflow with this step's failure and starts its error callback.
+    pub(super) async fn fail(
+        shared: &Shared,
+        flow: &Continuation,
+        env: &Envelope,
+        failure: &TaskFailure,
+    ) -> Result<(), Error> {
+        let plan = &flow.plan;
+        let Some(step) = plan.steps.get(flow.step as usize) else {
+            return Ok(());
+        };
+        let backend = shared.client.backend();
+        if plan.workflow != env.id {
+            let last = plan.steps.iter().find(|s| s.template.id == plan.workflow);
+            let ttl = last
+                .and_then(|s| s.template.result_ttl())
+                .or(Some(crate::task::DEFAULT_RESULT_TTL));
+            backend
+                .resolve(
+                    plan.workflow,
+                    Outcome::Failure(step_failure(step, failure)),
+                    ttl,
+                    last.and_then(|s| s.template.reply_to.clone()),
+                )
+                .await?;
+        }
+        let report = WorkflowFailure {
+            workflow: plan.workflow,
+            step: step.name.clone(),
+            task: step.template.task.clone(),
+            step_id: env.id,
+            kind: failure.kind,
+            message: failure.message.clone(),
+        };
+        if let Some(errback) = plan.error_message(&report)? {
+            backend
+                .publish_once(vec![errback], WORKFLOW_STATE_TTL)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The tasks every worker runs without registering them: they would otherwise add their queue
+/// to every worker's defaults.
+fn builtin(name: &str) -> Option<&'static crate::registry::TaskEntry> {
+    match name {
+        crate::canvas::plan::GATHER_TASK => Some(&crate::canvas::GATHER_ENTRY),
+        crate::canvas::START_WORKFLOW_TASK => Some(&crate::canvas::START_WORKFLOW_ENTRY),
+        _ => None,
+    }
+}
+
 /// How an attempt ended.
 enum Ending {
     Finished(Result<crate::message::Payload, TaskFailure>),
@@ -45,7 +180,11 @@ pub(super) async fn run(shared: &Arc<Shared>, delivery: Delivery) {
         .await;
         return;
     }
-    let Some(entry) = shared.registry.get(&env.task) else {
+    let entry = shared
+        .registry
+        .get(&env.task)
+        .or_else(|| builtin(&env.task));
+    let Some(entry) = entry else {
         let failure = TaskFailure::new(
             FailureKind::Rejected,
             format!(
@@ -56,6 +195,36 @@ pub(super) async fn run(shared: &Arc<Shared>, delivery: Delivery) {
         reject(shared, &env, &lease, DeadLetterReason::UnknownTask, failure).await;
         return;
     };
+
+    let flow = match workflow::decode(&env) {
+        Ok(flow) => flow,
+        Err(e) => {
+            let failure = TaskFailure::new(
+                FailureKind::Rejected,
+                format!("the workflow plan in the message does not decode: {e}"),
+            );
+            reject(
+                shared,
+                &env,
+                &lease,
+                DeadLetterReason::MalformedMessage,
+                failure,
+            )
+            .await;
+            return;
+        }
+    };
+    if let Some(flow) = &flow {
+        if workflow::is_over(shared, flow, &env).await {
+            // A step failed or the workflow was revoked: the steps still to come stand down.
+            let failure = TaskFailure::new(
+                FailureKind::Cancelled,
+                "the workflow had already finished (a step failed or it was revoked)",
+            );
+            ack(shared, &env, lease, Outcome::Failure(failure));
+            return;
+        }
+    }
 
     let ctx = Context::for_delivery(&env, entry.name, lease.clone(), shared.client.clone());
     let task = match (entry.run)(&env.args, ctx.clone()) {
@@ -130,6 +299,18 @@ pub(super) async fn run(shared: &Arc<Shared>, delivery: Delivery) {
                 .succeeded
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             emit(EventKind::Succeeded, env.id, &env.task, env.attempt, None);
+            if let Some(flow) = &flow {
+                // Start the next steps before recording this one: if we die in between, this
+                // step runs again and the next ones are not started twice (fixed ids, joins
+                // keep the first value of each slot).
+                if let Err(e) = workflow::advance(shared, flow, &env, &payload).await {
+                    tracing::warn!(id = %env.id, error = %e, "could not start the next workflow steps; the step will run again");
+                    if let Err(e) = backend.release(vec![lease]).await {
+                        tracing::warn!(id = %env.id, error = %e, "could not hand the step back; it returns when its lease expires");
+                    }
+                    return;
+                }
+            }
             ack(shared, &env, lease, Outcome::Success(payload));
         }
         Ending::Finished(Err(failure)) => {
@@ -161,6 +342,11 @@ pub(super) async fn run(shared: &Arc<Shared>, delivery: Delivery) {
                     .failed
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::warn!(id = %env.id, task = %env.task, error = %failure, "task failed for good");
+                if let Some(flow) = &flow {
+                    if let Err(e) = workflow::fail(shared, flow, &env, &failure).await {
+                        tracing::warn!(id = %env.id, error = %e, "could not fail the workflow");
+                    }
+                }
                 emit(
                     EventKind::Failed,
                     env.id,

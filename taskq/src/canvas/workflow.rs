@@ -1,0 +1,225 @@
+//! `#[workflow]`: a function that builds a canvas, registered by name so that any client (or
+//! another language, through the `taskq.start_workflow` task) can start it with JSON
+//! arguments.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use futures_util::future::BoxFuture;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::Canvas;
+use crate::client::Client;
+use crate::error::{Error, WorkflowError};
+use crate::message::{Payload, TaskId};
+use crate::result::AsyncResult;
+
+/// A workflow: a serializable struct of arguments and the canvas it builds. `#[workflow]`
+/// implements it.
+///
+/// ```
+/// use taskq::canvas::Canvas;
+///
+/// #[taskq::task]
+/// async fn fetch(n: u32) -> Vec<u32> { (1..=n).collect() }
+/// #[taskq::task]
+/// async fn sum(values: Vec<u32>) -> u32 { values.iter().sum() }
+///
+/// /// Sums 1..=n, in two steps.
+/// #[taskq::workflow]
+/// fn summed(n: u32) -> impl Canvas<Output = u32> {
+///     fetch::new(n).then(sum::partial())
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), taskq::Error> {
+/// let client = taskq::Client::memory();
+/// let worker = taskq::Worker::builder().client(client.clone()).spawn()?;
+/// assert_eq!(summed::new(4).delay_on(&client).await?.get().await?, 10);
+///
+/// // By name, with JSON arguments, as a CLI or an HTTP handler would:
+/// let args = taskq::Payload::encode(&serde_json::json!({ "n": 3 })).unwrap();
+/// let handle = client.start_workflow(<summed as taskq::canvas::Workflow>::NAME, args).await?;
+/// assert_eq!(handle.get().await?, serde_json::json!(6));
+/// worker.shutdown().await?;
+/// # Ok(())
+/// # }
+/// ```
+pub trait Workflow: Serialize + DeserializeOwned + Send + 'static {
+    /// The name it is registered and started under.
+    const NAME: &'static str;
+    /// The canvas it builds.
+    type Canvas: Canvas;
+    /// Builds the canvas.
+    fn build(self) -> Self::Canvas;
+}
+
+/// A registered workflow: its name, where it is declared, and how to start it from JSON.
+pub struct WorkflowEntry {
+    /// The workflow's name.
+    pub name: &'static str,
+    /// Starts it from its JSON arguments; returns the workflow's id.
+    pub start: fn(Client, Payload) -> BoxFuture<'static, Result<TaskId, Error>>,
+    /// The source file that declares it.
+    pub file: &'static str,
+    /// The line.
+    pub line: u32,
+}
+
+impl fmt::Debug for WorkflowEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkflowEntry")
+            .field("name", &self.name)
+            .field("at", &format_args!("{}:{}", self.file, self.line))
+            .finish()
+    }
+}
+
+impl WorkflowEntry {
+    /// The entry of workflow `W`, declared at `file:line`.
+    pub const fn of<W: Workflow>(file: &'static str, line: u32) -> Self {
+        WorkflowEntry {
+            name: W::NAME,
+            start: start_erased::<W>,
+            file,
+            line,
+        }
+    }
+}
+
+inventory::collect!(WorkflowEntry);
+
+fn start_erased<W: Workflow>(
+    client: Client,
+    args: Payload,
+) -> BoxFuture<'static, Result<TaskId, Error>> {
+    Box::pin(async move {
+        let w: W = args.decode().map_err(|source| Error::DecodeArguments {
+            what: W::NAME,
+            source,
+        })?;
+        let handle = super::start(&client, w.build()).await?;
+        Ok(handle.id())
+    })
+}
+
+/// The registered workflow named `name`.
+pub fn find(name: &str) -> Option<&'static WorkflowEntry> {
+    inventory::iter::<WorkflowEntry>
+        .into_iter()
+        .find(|e| e.name == name)
+}
+
+/// A workflow with its arguments, ready to send.
+#[must_use = "a workflow does nothing until it is sent"]
+pub struct WorkflowCall<W: Workflow> {
+    workflow: W,
+    _w: PhantomData<fn() -> W>,
+}
+
+impl<W: Workflow + fmt::Debug> fmt::Debug for WorkflowCall<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkflowCall")
+            .field("workflow", &self.workflow)
+            .finish()
+    }
+}
+
+impl<W: Workflow> WorkflowCall<W> {
+    /// A call of `workflow`.
+    pub fn new(workflow: W) -> Self {
+        Self {
+            workflow,
+            _w: PhantomData,
+        }
+    }
+
+    /// The canvas it builds.
+    pub fn build(self) -> W::Canvas {
+        self.workflow.build()
+    }
+
+    /// Sends the workflow with the current client.
+    ///
+    /// # Errors
+    /// As [`super::start`].
+    pub async fn delay(self) -> Result<AsyncResult<<W::Canvas as Canvas>::Output>, Error> {
+        super::start(&Client::current().await?, self.workflow.build()).await
+    }
+
+    /// Sends the workflow with `client`.
+    ///
+    /// # Errors
+    /// As [`super::start`].
+    pub async fn delay_on(
+        self,
+        client: &Client,
+    ) -> Result<AsyncResult<<W::Canvas as Canvas>::Output>, Error> {
+        super::start(client, self.workflow.build()).await
+    }
+}
+
+impl Client {
+    /// Starts the workflow registered as `name` with JSON arguments (an object with the
+    /// workflow function's parameters). The workflow must be linked into this binary; from
+    /// elsewhere (another language, a binary without it), send the `taskq.start_workflow` task
+    /// to a worker that has it.
+    ///
+    /// # Errors
+    /// [`WorkflowError::UnknownWorkflow`]; [`Error::DecodeArguments`] if the arguments do not
+    /// fit; as [`super::start`].
+    pub async fn start_workflow(
+        &self,
+        name: &str,
+        args: Payload,
+    ) -> Result<AsyncResult<serde_json::Value>, Error> {
+        let entry = find(name).ok_or_else(|| WorkflowError::UnknownWorkflow(name.to_owned()))?;
+        let id = (entry.start)(self.clone(), args).await?;
+        Ok(self.result(id))
+    }
+}
+
+/// The built-in task that starts a workflow by name: what a producer that does not link the
+/// workflow (another service, another language) sends to a worker that does. Its result is the
+/// workflow's id.
+#[derive(Serialize, serde::Deserialize, Debug)]
+pub struct StartWorkflow {
+    /// The workflow's registered name.
+    pub name: String,
+    /// Its arguments.
+    pub args: serde_json::Value,
+}
+
+/// The name of [`StartWorkflow`].
+pub const START_WORKFLOW_TASK: &str = "taskq.start_workflow";
+
+impl crate::task::Task for StartWorkflow {
+    const NAME: &'static str = START_WORKFLOW_TASK;
+    const OPTIONS: crate::task::TaskOptions = crate::task::TaskOptions::DEFAULT;
+    type Output = TaskId;
+    type Error = Error;
+    type Return = Result<TaskId, Error>;
+
+    fn run(
+        self,
+        ctx: crate::context::Context,
+    ) -> impl std::future::Future<Output = Result<Self::Output, Self::Error>> + Send {
+        async move {
+            let client = match ctx.client() {
+                Some(c) => c.clone(),
+                None => Client::current().await?,
+            };
+            let args = Payload::encode(&self.args).map_err(|source| Error::Encode {
+                what: "workflow arguments",
+                source,
+            })?;
+            let handle = client.start_workflow(&self.name, args).await?;
+            Ok(handle.id())
+        }
+    }
+}
+
+/// Runs [`StartWorkflow`] in a worker without adding its queue to the worker's defaults.
+pub(crate) static START_WORKFLOW_ENTRY: crate::registry::TaskEntry =
+    crate::registry::TaskEntry::of::<StartWorkflow>(file!(), line!());

@@ -304,8 +304,14 @@ fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-fn ttl_ms(ttl: Option<Duration>) -> u64 {
-    ttl.map_or(0, |t| ms(t).max(1))
+/// When a result kept for `ttl` expires, in ms as the scripts take it (empty: keep none).
+fn expiry(ttl: Option<Duration>) -> String {
+    ttl.map_or_else(String::new, |t| {
+        Timestamp::now()
+            .after(t.max(Duration::from_millis(1)))
+            .as_millis()
+            .to_string()
+    })
 }
 
 fn encode_error(what: &str, e: serde_json::Error) -> BackendError {
@@ -604,7 +610,7 @@ impl Inner {
             .key(k.attempt())
             .arg(id)
             .arg(attempt)
-            .arg(ms(taskq::DEFAULT_RESULT_TTL))
+            .arg(expiry(Some(taskq::DEFAULT_RESULT_TTL)))
             .arg(stored)
             .arg(entry)
             .arg(Timestamp::now().as_millis());
@@ -679,15 +685,14 @@ impl Inner {
                     .key(k.watch())
                     .key(k.results())
                     .key(k.expiry())
-                    .key(k.attempt())
-                    .arg(Timestamp::now().as_millis());
+                    .key(k.attempt());
                 for &i in chunk {
                     let c = &batch[i];
                     let id = c.lease.id.to_string();
                     let (stored, entry) = rendered(&id, &c.outcome)?;
                     inv.arg(id)
                         .arg(c.lease.attempt)
-                        .arg(ttl_ms(c.result_ttl))
+                        .arg(expiry(c.result_ttl))
                         .arg(stored)
                         .arg(entry)
                         .arg(c.reply_to.as_deref().unwrap_or(""));
@@ -993,12 +998,11 @@ impl Backend for RedisBackend {
             .key(k.attempt())
             .arg(&id)
             .arg(lease.attempt)
-            .arg(ttl_ms(result_ttl))
+            .arg(expiry(result_ttl))
             .arg(stored)
             .arg(entry)
             .arg(reply_to.as_deref().unwrap_or(""))
-            .arg(head)
-            .arg(Timestamp::now().as_millis());
+            .arg(head);
         Ok(self.inner.eval::<i64>(&inv).await? == 1)
     }
 
@@ -1094,10 +1098,9 @@ impl Backend for RedisBackend {
                 .key(k.attempt())
                 .arg(&sid)
                 .arg(&blob)
-                .arg(ttl_ms(ttl))
+                .arg(expiry(ttl))
                 .arg(stored)
-                .arg(entry)
-                .arg(Timestamp::now().as_millis());
+                .arg(entry);
             match inner.eval::<i64>(&inv).await? {
                 2 => return Ok(CancelOutcome::Signalled),
                 1 => return Ok(CancelOutcome::Removed),

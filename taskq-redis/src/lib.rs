@@ -29,7 +29,8 @@
 //!
 //! ```text
 //!  {taskq:emails}:r0 .. :r9    lists   ready ids, one list per priority, oldest first
-//!  {taskq:emails}:env          hash    id -> "attempt|priority|reply channel|envelope JSON"
+//!  {taskq:emails}:env          hash    id -> "priority|reply channel|envelope JSON"
+//!  {taskq:emails}:attempt      hash    id -> deliveries so far (the lease's fencing token)
 //!  {taskq:emails}:delayed      zset    id by due time (ms)              countdown, eta, retries
 //!  {taskq:emails}:lease        zset    id by lease deadline (ms)        running
 //!  {taskq:emails}:cancel       set     running ids that were revoked
@@ -37,15 +38,22 @@
 //!  {taskq:emails}:watch        hash    id -> reply channels of waiters in other processes
 //!  {taskq:emails}:dead         list    dead letters, oldest first
 //!  {taskq:emails}:wake         list    at most one wake-up marker; idle workers BLPOP it
-//!  {taskq:emails}:result:<id>  string  {"outcome":..,"progress":..}, expires after the TTL
+//!  {taskq:emails}:results      hash    id -> {"outcome":..,"progress":..}
+//!  {taskq:emails}:expiry       zset    id by the time its result expires (ms)
 //!  taskq:queues                set     every queue name seen (to find a task by id alone)
 //!  taskq:counter:{<key>}       string  chord counters (INCRBY + PEXPIRE)
 //!  taskq:reply:<uuid>          channel one per backend instance: completions are announced here
 //! ```
 //!
 //! The envelope lives once, in `env`; lists and sorted sets hold ids. Its header carries the
-//! attempt number, the priority and the reply channel, so the scripts lease, fence and route a
-//! message without decoding its JSON.
+//! priority and the reply channel, so the scripts route a message and tell its waiters without
+//! decoding its JSON; the attempt count lives apart so that leasing never copies a message.
+//! Results are fields of one hash per queue with their expiry in a sorted set (two commands per
+//! batch instead of one `SET` per task): readers ignore expired ones, and the fetch script's
+//! timer pass deletes them (so they are swept while some worker serves the queue).
+//!
+//! Due times and lease deadlines are the clients' wall clocks, like `eta`: keep the fleet's
+//! clocks in sync (NTP); a skew well under a third of the lease is harmless.
 //!
 //! ## The life of a task
 //!
@@ -53,12 +61,14 @@
 //!  publish ── pipelined MULTI: HSET env, RPUSH r<p> (or ZADD delayed), wake marker
 //!     │        (concurrent publishes of one process coalesce into one pipeline)
 //!     ▼
-//!  fetch.lua ── reclaim expired leases → ready; promote due delayed → ready;
-//!     │         LMPOP across r9..r0; attempt += 1 in the header; ZADD lease; all in one step
+//!  fetch.lua ── (timer pass, every 20 ms when busy: reclaim expired leases, promote due
+//!     │         delayed tasks, sweep expired results) LMPOP across r9..r0, HMGET env,
+//!     │         HINCRBY attempt, ZADD lease: all in one atomic step
 //!     │         (nothing ready: the worker BLPOPs the wake list until the earliest due time)
 //!     ▼
-//!  complete.lua ── per batch: fenced by the attempt, ZREM lease, HDEL env, SET result PX ttl,
-//!                  one PUBLISH per batch and reply channel (the outcome rides in it)
+//!  complete.lua ── per batch: fenced by the attempt, ZREM lease, HDEL env/attempt,
+//!                  HSET results + ZADD expiry, one PUBLISH per batch and reply channel
+//!                  (the outcome rides in it, so `ignore_result` tasks still wake waiters)
 //!  retry.lua / release.lua / dead_letter.lua / extend.lua / cancel.lua / progress.lua
 //! ```
 //!

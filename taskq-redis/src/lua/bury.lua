@@ -2,7 +2,7 @@
 -- ("R|at|id|raw"), fenced by its lease; waiters get the rejection.
 --
 -- KEYS: env, lease, cancel, progress, watch, dead, results, expiry, attempt
--- ARGV: id, attempt, ttl_ms, stored outcome, notification entry, now (ms)
+-- ARGV: id, attempt, result expiry (ms), stored outcome, notification entry, now (ms)
 local id = ARGV[1]
 if not fenced(KEYS[9], KEYS[2], id, ARGV[2]) then return 0 end
 local blob = redis.call('HGET', KEYS[1], id) or ''
@@ -17,6 +17,6 @@ redis.call('HDEL', KEYS[4], id)
 local w = redis.call('HGET', KEYS[5], id)
 if w then redis.call('HDEL', KEYS[5], id) end
 redis.call('RPUSH', KEYS[6], 'R|' .. ARGV[6] .. '|' .. id .. '|' .. raw)
-finish(tonumber(ARGV[6]), id, ARGV[4], ARGV[5], tonumber(ARGV[3]), chan, nil, nil, w or nil)
+finish(id, ARGV[4], ARGV[5], ARGV[3], chan, nil, nil, w or nil)
 flush(KEYS[7], KEYS[8])
 return 1

@@ -3,8 +3,8 @@
 --
 -- KEYS: env, lease, delayed, cancel, progress, watch, results, expiry, the ready list of its
 --       priority, attempt
--- ARGV: id, the message as read before (to detect a change meanwhile), ttl_ms, stored outcome,
---       notification entry, now (ms)
+-- ARGV: id, the message as read before (to detect a change meanwhile), result expiry (ms;
+--       empty: keep none), stored outcome, notification entry
 -- Returns 2 signalled, 1 removed, 0 not found, -1 changed meanwhile (read again and retry).
 local id = ARGV[1]
 if redis.call('ZSCORE', KEYS[2], id) then
@@ -24,7 +24,7 @@ if prog then redis.call('HDEL', KEYS[5], id) end
 local w = redis.call('HGET', KEYS[6], id)
 if w then redis.call('HDEL', KEYS[6], id) end
 local p, chan = parse(blob)
-finish(tonumber(ARGV[6]), id, ARGV[4], ARGV[5], tonumber(ARGV[3]), chan, nil, prog or nil,
+finish(id, ARGV[4], ARGV[5], ARGV[3], chan, nil, prog or nil,
   w or nil)
 flush(KEYS[7], KEYS[8])
 return 1

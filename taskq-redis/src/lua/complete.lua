@@ -1,12 +1,11 @@
 -- complete: record finished attempts, fenced by their lease; store results, tell waiters.
 --
 -- KEYS: env, lease, cancel, progress, watch, results, expiry, attempt
--- ARGV: now (ms), then 6 per item: id, attempt, ttl_ms (0: keep none), stored outcome
+-- ARGV, 6 per item: id, attempt, expiry of the result (ms; empty: keep none), stored outcome
 --       ('{"outcome":..}'), notification entry ('{"id":..,"outcome":..}'), reply channel
 -- Returns one 0/1 per item: whether its lease was current.
-local now = tonumber(ARGV[1])
-local n = (#ARGV - 1) / 6
-local function arg(i, f) return ARGV[1 + (i - 1) * 6 + f] end
+local n = #ARGV / 6
+local function arg(i, f) return ARGV[(i - 1) * 6 + f] end
 local ids = {}
 for i = 1, n do ids[i] = arg(i, 1) end
 local atts = redis.call('HMGET', KEYS[8], unpack(ids))
@@ -18,7 +17,7 @@ local seen = {}
 for i = 1, n do
   ok[i] = 0
   local id = ids[i]
-  if leased[i] and not seen[id] and tonumber(atts[i] or '0') == tonumber(arg(i, 2)) then
+  if leased[i] and not seen[id] and (atts[i] or '0') == arg(i, 2) then
     ok[i] = 1
     seen[id] = true
     done[#done + 1] = id
@@ -40,7 +39,7 @@ if #done > 0 then
     redis.call('HDEL', KEYS[5], unpack(done))
   end
   for j, i in ipairs(idx) do
-    finish(now, ids[i], arg(i, 4), arg(i, 5), tonumber(arg(i, 3)), arg(i, 6), nil,
+    finish(ids[i], arg(i, 4), arg(i, 5), arg(i, 3), arg(i, 6), nil,
       progress[j] or nil, watchers[j] or nil)
   end
   flush(KEYS[6], KEYS[7])

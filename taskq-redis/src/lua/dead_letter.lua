@@ -2,8 +2,9 @@
 -- failure so waiters learn of it.
 --
 -- KEYS: env, lease, cancel, progress, watch, dead, results, expiry, attempt
--- ARGV: id, attempt, ttl_ms, stored outcome, notification entry, extra reply channel,
---       dead-letter JSON head (the dead letter without its envelope and closing brace), now
+-- ARGV: id, attempt, result expiry (ms; empty: keep none), stored outcome, notification entry,
+--       extra reply channel, dead-letter JSON head (the dead letter without its envelope and
+--       closing brace)
 local id = ARGV[1]
 local a = fenced(KEYS[9], KEYS[2], id, ARGV[2])
 if not a then return 0 end
@@ -20,7 +21,7 @@ if prog then redis.call('HDEL', KEYS[4], id) end
 local w = redis.call('HGET', KEYS[5], id)
 if w then redis.call('HDEL', KEYS[5], id) end
 redis.call('RPUSH', KEYS[6], 'D|' .. a .. '|' .. ARGV[7] .. ',"envelope":' .. json .. '}')
-finish(tonumber(ARGV[8]), id, ARGV[4], ARGV[5], tonumber(ARGV[3]), chan, ARGV[6], prog or nil,
+finish(id, ARGV[4], ARGV[5], ARGV[3], chan, ARGV[6], prog or nil,
   w or nil)
 flush(KEYS[7], KEYS[8])
 return 1

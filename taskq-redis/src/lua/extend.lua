@@ -7,7 +7,7 @@ local ids = {}
 local atts = {}
 for i = 2, #ARGV, 2 do
   ids[#ids + 1] = ARGV[i]
-  atts[#atts + 1] = tonumber(ARGV[i + 1])
+  atts[#atts + 1] = ARGV[i + 1]
 end
 local current = redis.call('HMGET', KEYS[1], unpack(ids))
 local leased = redis.call('ZMSCORE', KEYS[2], unpack(ids))
@@ -18,7 +18,7 @@ end
 local out = {}
 local zadd = {}
 for i, id in ipairs(ids) do
-  if leased[i] and tonumber(current[i] or '0') == atts[i] then
+  if leased[i] and (current[i] or '0') == atts[i] then
     zadd[#zadd + 1] = deadline
     zadd[#zadd + 1] = id
     if cancelled[i] == 1 then out[i] = 2 else out[i] = 1 end

@@ -112,7 +112,7 @@ if total == 0 and not check then
 end
 
 local out = { -1, total }
-local deadline = now + lease_ms
+local deadline = tostring(now + lease_ms)
 local seen = {}
 for q = 1, nq do
   local ids = popped[q]

@@ -41,16 +41,17 @@ end
 local res_h = {}
 local res_z = {}
 
--- Stores a final outcome (when ttl > 0) and tells the reply channels and any watchers.
--- `stored` is '{"outcome":..}', `entry` is '{"id":..,"outcome":..}'.
-local function finish(now, id, stored, entry, ttl, chan, extra, progress, watchers)
-  if ttl > 0 then
+-- Stores a final outcome (unless `expires`, in ms, is empty) and tells the reply channels and
+-- any watchers. `stored` is '{"outcome":..}', `entry` is '{"id":..,"outcome":..}'. (Numbers
+-- come as strings: converting them in Lua costs more than the commands.)
+local function finish(id, stored, entry, expires, chan, extra, progress, watchers)
+  if expires and expires ~= '' then
     if progress then
       stored = string.sub(stored, 1, -2) .. ',"progress":' .. progress .. '}'
     end
     res_h[#res_h + 1] = id
     res_h[#res_h + 1] = stored
-    res_z[#res_z + 1] = now + ttl
+    res_z[#res_z + 1] = expires
     res_z[#res_z + 1] = id
   end
   note(chan, entry)
@@ -80,8 +81,8 @@ end
 
 -- The attempt `id` is on, if it is leased under `attempt`.
 local function fenced(attempt_key, lease_key, id, attempt)
-  local a = tonumber(redis.call('HGET', attempt_key, id) or '0')
-  if a ~= tonumber(attempt) then return nil end
+  local a = redis.call('HGET', attempt_key, id) or '0'
+  if a ~= attempt then return nil end
   if not redis.call('ZSCORE', lease_key, id) then return nil end
-  return a
+  return tonumber(a)
 end

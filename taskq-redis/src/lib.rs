@@ -103,7 +103,8 @@
 //! named is dropped). [`register`] exists to make that explicit.
 //!
 //! ## Features
-//! - `testing`: [`testing::RedisServer`], a private `redis-server` for tests.
+//! - `testing`: `taskq_redis::testing::RedisServer`, a private `redis-server` for tests (started
+//!   from the binary on `PATH`, killable and restartable).
 
 #![warn(missing_docs)]
 

@@ -142,6 +142,21 @@ impl RedisBackendBuilder {
                 ),
             });
         }
+        // Outcomes of tasks found in no queue (`resolve`) live under a queue of their own, which
+        // lookups by id search like any other.
+        let queues_key = keys::queues_key(&prefix);
+        shared
+            .run(|mut c| {
+                let queues_key = queues_key.clone();
+                async move {
+                    redis::cmd("SADD")
+                        .arg(queues_key)
+                        .arg(keys::RESOLVED_QUEUE)
+                        .query_async::<i64>(&mut c)
+                        .await
+                }
+            })
+            .await?;
         let channel = keys::reply_channel(&prefix);
         Ok(RedisBackend {
             inner: Arc::new(Inner {
@@ -401,6 +416,115 @@ impl Inner {
     }
 
     // ---- publish --------------------------------------------------------------------------
+
+    /// Stamps this instance's reply channel into messages without one, remembers where each
+    /// goes, and renders them as stored.
+    fn prepare(&self, batch: Vec<Envelope>) -> Result<Vec<Prepared>, BackendError> {
+        let inner = self;
+        let now = Timestamp::now();
+        let mut items = Vec::with_capacity(batch.len());
+        let mut any_ours = false;
+        let mark = inner.notifier.mark();
+        {
+            let mut ids = lock(&inner.ids);
+            for mut env in batch {
+                let ours = env.reply_to.is_none();
+                if ours {
+                    env.reply_to = Some(inner.notifier.channel().to_owned());
+                    any_ours = true;
+                }
+                let queue: Arc<str> = Arc::from(env.queue.as_str());
+                ids.insert(
+                    env.id,
+                    Sent {
+                        queue: queue.clone(),
+                        ours,
+                        mark: mark.filter(|_| ours),
+                    },
+                );
+                let blob =
+                    codec::encode_message(&env).map_err(|e| encode_error("an envelope", e))?;
+                items.push(Prepared {
+                    id: env.id.to_string(),
+                    queue,
+                    attempt: env.attempt,
+                    priority: env.priority,
+                    due: env.eta.filter(|eta| *eta > now).map(Timestamp::as_millis),
+                    blob,
+                });
+            }
+        }
+        if any_ours {
+            // Subscribe now, so the result of a quick task finds the subscription in place.
+            inner.notifier.ensure_listening();
+        }
+        Ok(items)
+    }
+
+    /// Adds queue names this instance has not registered yet to the set of queues.
+    async fn register_queues<'q>(
+        &self,
+        queues: impl Iterator<Item = &'q str>,
+    ) -> Result<(), BackendError> {
+        let new: Vec<String> = {
+            let known = lock(&self.known_queues);
+            queues
+                .filter(|q| !known.contains(*q))
+                .map(str::to_owned)
+                .collect()
+        };
+        if new.is_empty() {
+            return Ok(());
+        }
+        self.command::<i64>(
+            redis::cmd("SADD")
+                .arg(keys::queues_key(&self.prefix))
+                .arg(&new),
+        )
+        .await?;
+        lock(&self.known_queues).extend(new);
+        Ok(())
+    }
+
+    async fn publish_once(
+        &self,
+        batch: Vec<Envelope>,
+        ttl: Duration,
+    ) -> Result<usize, BackendError> {
+        let items = self.prepare(batch)?;
+        let mut groups: HashMap<&str, Vec<&Prepared>> = HashMap::new();
+        for item in &items {
+            groups.entry(&item.queue).or_default().push(item);
+        }
+        self.register_queues(groups.keys().copied()).await?;
+        let mut published = 0usize;
+        for (queue, items) in groups {
+            let k = self.keys(queue);
+            for chunk in items.chunks(CHUNK) {
+                let mut inv = scripts::PUBLISH_ONCE.prepare_invoke();
+                inv.key(k.env()).key(k.wake()).key(k.delayed());
+                for r in k.ready_all() {
+                    inv.key(r);
+                }
+                inv.key(k.attempt()).arg(ms(ttl).max(1));
+                for item in chunk {
+                    inv.key(k.once(&item.id))
+                        .arg(&item.id)
+                        .arg(item.priority.min(9))
+                        .arg(item.due.map(|d| d.to_string()).unwrap_or_default())
+                        .arg(&item.blob)
+                        .arg(if item.attempt > 0 {
+                            item.attempt.to_string()
+                        } else {
+                            String::new()
+                        });
+                }
+                let n: i64 = self.eval(&inv).await?;
+                published += usize::try_from(n).unwrap_or(0);
+            }
+        }
+        Ok(published)
+    }
 
     async fn write_publish(&self, batch: &[PendingPublish]) -> Result<(), BackendError> {
         let mut groups: HashMap<&str, Vec<&Prepared>> = HashMap::new();
@@ -857,43 +981,7 @@ impl Backend for RedisBackend {
             return Ok(());
         }
         let inner = &self.inner;
-        let now = Timestamp::now();
-        let mut items = Vec::with_capacity(batch.len());
-        let mut any_ours = false;
-        let mark = inner.notifier.mark();
-        {
-            let mut ids = lock(&inner.ids);
-            for mut env in batch {
-                let ours = env.reply_to.is_none();
-                if ours {
-                    env.reply_to = Some(inner.notifier.channel().to_owned());
-                    any_ours = true;
-                }
-                let queue: Arc<str> = Arc::from(env.queue.as_str());
-                ids.insert(
-                    env.id,
-                    Sent {
-                        queue: queue.clone(),
-                        ours,
-                        mark: mark.filter(|_| ours),
-                    },
-                );
-                let blob =
-                    codec::encode_message(&env).map_err(|e| encode_error("an envelope", e))?;
-                items.push(Prepared {
-                    id: env.id.to_string(),
-                    queue,
-                    attempt: env.attempt,
-                    priority: env.priority,
-                    due: env.eta.filter(|eta| *eta > now).map(Timestamp::as_millis),
-                    blob,
-                });
-            }
-        }
-        if any_ours {
-            // Subscribe now, so the result of a quick task finds the subscription in place.
-            inner.notifier.ensure_listening();
-        }
+        let items = inner.prepare(batch)?;
         let (tx, rx) = oneshot::channel();
         let start = {
             let mut q = lock(&inner.publisher);
@@ -1329,6 +1417,91 @@ impl Backend for RedisBackend {
             .ignore();
         let (n,): (i64,) = self.inner.query(&pipe).await?;
         Ok(n)
+    }
+
+    async fn publish_once(
+        &self,
+        batch: Vec<Envelope>,
+        ttl: Duration,
+    ) -> Result<usize, BackendError> {
+        self.inner.publish_once(batch, ttl).await
+    }
+
+    async fn join(
+        &self,
+        key: &str,
+        slot: u32,
+        total: u32,
+        value: Payload,
+        ttl: Duration,
+    ) -> Result<Option<Vec<Payload>>, BackendError> {
+        let key = keys::join_key(&self.inner.prefix, key);
+        let mut inv = scripts::JOIN.prepare_invoke();
+        inv.key(&key)
+            .arg(slot)
+            .arg(total)
+            .arg(value.as_str())
+            .arg(ms(ttl).max(1));
+        let values: Option<Vec<String>> = self.inner.eval(&inv).await?;
+        values
+            .map(|vs| {
+                vs.into_iter()
+                    .map(|v| {
+                        Payload::from_json(v)
+                            .map_err(|e| corrupt(&key, format!("a join value: {e}")))
+                    })
+                    .collect()
+            })
+            .transpose()
+    }
+
+    async fn resolve(
+        &self,
+        id: TaskId,
+        outcome: Outcome,
+        ttl: Option<Duration>,
+        reply_to: Option<String>,
+    ) -> Result<bool, BackendError> {
+        let inner = &self.inner;
+        let sid = id.to_string();
+        // Where the task is (or finished), else the queue of tasks found nowhere.
+        let (queue, ours) = match inner.cached(id) {
+            Some(sent) => (sent.queue.to_string(), sent.ours),
+            None => {
+                let queues = inner.candidates(id).await?;
+                let mut pipe = redis::pipe();
+                for q in &queues {
+                    let k = inner.keys(q);
+                    pipe.cmd("HEXISTS").arg(k.env()).arg(&sid);
+                    pipe.cmd("HEXISTS").arg(k.results()).arg(&sid);
+                }
+                let found: Vec<i64> = if queues.is_empty() {
+                    Vec::new()
+                } else {
+                    inner.query(&pipe).await?
+                };
+                let queue = queues
+                    .iter()
+                    .zip(found.chunks(2))
+                    .find(|(_, f)| f.contains(&1))
+                    .map_or_else(|| keys::RESOLVED_QUEUE.to_owned(), |(q, _)| q.clone());
+                (queue, false)
+            }
+        };
+        let reply = reply_to.or_else(|| ours.then(|| inner.notifier.channel().to_owned()));
+        let (stored, entry) = rendered(&sid, &outcome)?;
+        let k = inner.keys(&queue);
+        let mut inv = scripts::RESOLVE.prepare_invoke();
+        inv.key(k.results())
+            .key(k.expiry())
+            .key(k.watch())
+            .arg(&sid)
+            .arg(stored)
+            .arg(entry)
+            .arg(expiry(ttl))
+            .arg(reply.unwrap_or_default())
+            .arg(Timestamp::now().as_millis());
+        Ok(inner.eval::<i64>(&inv).await? == 1)
     }
 
     async fn queue_stats(&self, queue: &str) -> Result<QueueStats, BackendError> {

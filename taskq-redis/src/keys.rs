@@ -72,6 +72,10 @@ impl QueueKeys {
     pub(crate) fn expiry(&self) -> String {
         self.key("expiry")
     }
+    /// String with a TTL: `id` went through `publish_once`.
+    pub(crate) fn once(&self, id: &str) -> String {
+        self.key(&format!("once:{id}"))
+    }
     /// All ten ready lists, r0 first.
     pub(crate) fn ready_all(&self) -> impl Iterator<Item = String> + '_ {
         (0..10u8).map(|p| self.ready(p))
@@ -82,6 +86,15 @@ impl QueueKeys {
 pub(crate) fn queues_key(prefix: &str) -> String {
     format!("{prefix}:queues")
 }
+
+/// A workflow join (first value per slot).
+pub(crate) fn join_key(prefix: &str, key: &str) -> String {
+    format!("{prefix}:join:{{{key}}}")
+}
+
+/// The queue under which outcomes of tasks found in no queue are kept (`resolve` of a workflow
+/// whose last step was never sent).
+pub(crate) const RESOLVED_QUEUE: &str = "~resolved";
 
 /// A chord counter.
 pub(crate) fn counter_key(prefix: &str, key: &str) -> String {

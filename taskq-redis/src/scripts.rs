@@ -37,4 +37,10 @@ scripts! {
     REQUEUE = "requeue.lua";
     /// A foreign waiter's registration.
     WATCH = "watch.lua";
+    /// Publish unless published within a TTL (workflows).
+    PUBLISH_ONCE = "publish_once.lua";
+    /// First write wins per slot; all values once complete (chords, fan-in).
+    JOIN = "join.lua";
+    /// Store an outcome unless there is one (workflows).
+    RESOLVE = "resolve.lua";
 }

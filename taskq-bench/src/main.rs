@@ -28,6 +28,9 @@ pub struct Options {
     pub concurrency: usize,
     pub latency_samples: usize,
     pub prefill: usize,
+    /// How many `.delay()` calls the end-to-end producer keeps in flight (default: 1 in memory,
+    /// where a call never waits; 64 on Redis, where each waits for a round trip).
+    pub window: usize,
     /// Which scenarios to run (`all`, or a comma-separated list of `enqueue`, `e2e`,
     /// `latency`).
     pub scenarios: Vec<String>,
@@ -43,7 +46,7 @@ impl Options {
 fn usage() -> &'static str {
     "usage: taskq-bench [--backend memory|redis] [--tasks N] [--redis-url URL] \
      [--concurrency N] [--latency-samples N] [--prefill N] \
-     [--scenarios all|enqueue,e2e,latency]"
+     [--window N] [--scenarios all|enqueue,process,e2e,latency]"
 }
 
 fn parse() -> Result<Options, String> {
@@ -54,6 +57,7 @@ fn parse() -> Result<Options, String> {
         concurrency: 64,
         latency_samples: 2_000,
         prefill: 0,
+        window: 0,
         scenarios: vec!["all".into()],
     };
     let mut args = std::env::args().skip(1);
@@ -74,12 +78,16 @@ fn parse() -> Result<Options, String> {
             "--concurrency" => o.concurrency = number(value()?)?,
             "--latency-samples" => o.latency_samples = number(value()?)?,
             "--prefill" => o.prefill = number(value()?)?,
+            "--window" => o.window = number(value()?)?.max(1),
             "--scenarios" => {
                 o.scenarios = value()?.split(',').map(|s| s.trim().to_owned()).collect()
             }
             "-h" | "--help" => return Err(usage().to_owned()),
             other => return Err(format!("unknown option `{other}`\n{}", usage())),
         }
+    }
+    if o.window == 0 {
+        o.window = if o.backend == "memory" { 1 } else { 64 };
     }
     if o.tasks == 0 {
         return Err("--tasks must be at least 1".into());

@@ -1,9 +1,10 @@
 //! The scenarios, generic over the backend.
 
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use taskq::{Client, Worker};
+use futures_util::StreamExt;
+use taskq::{Client, Worker, WorkerHandle};
+use taskq_redis::testing::RedisServer;
 
 use crate::Options;
 
@@ -11,24 +12,29 @@ use crate::Options;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A no-op task: returns its argument.
-#[taskq::task(queue = "bench")]
+#[taskq::task(name = "bench.noop", queue = "bench")]
 async fn noop(n: u64) -> u64 {
     n
 }
 
-/// Returns how long after `sent_ns` it started, in nanoseconds since the bench's epoch.
-#[taskq::task(queue = "bench")]
+/// Returns how long after `sent_ns` it started (wall clock, nanoseconds since the epoch, so it
+/// also holds across processes).
+#[taskq::task(name = "bench.stamp", queue = "bench")]
 async fn stamp(sent_ns: u64) -> u64 {
-    now_ns().saturating_sub(sent_ns)
+    wall_ns().saturating_sub(sent_ns)
 }
 
-fn epoch() -> Instant {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    *EPOCH.get_or_init(Instant::now)
+/// Returns when it finished (wall clock, nanoseconds since the epoch).
+#[taskq::task(name = "bench.finish_time", queue = "bench")]
+async fn finish_time() -> u64 {
+    wall_ns()
 }
 
-fn now_ns() -> u64 {
-    u64::try_from(epoch().elapsed().as_nanos()).unwrap_or(u64::MAX)
+fn wall_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }
 
 fn line(key: &str, value: impl std::fmt::Display) {
@@ -60,24 +66,102 @@ pub fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-async fn client_for(options: &Options) -> Result<Client, BoxError> {
-    match options.backend.as_str() {
-        "memory" => Ok(Client::memory()),
-        "redis" => {
-            let url = options
-                .redis_url
-                .clone()
-                .unwrap_or_else(|| "redis://127.0.0.1:6379/0".to_owned());
-            Ok(Client::connect(&url).await?)
+/// Where the tasks go: the in-memory backend, or a Redis server (a private one started for the
+/// run unless `--redis-url` names one).
+struct Target {
+    backend: String,
+    url: Option<String>,
+    _server: Option<RedisServer>,
+    memory: Option<Client>,
+}
+
+impl Target {
+    fn new(options: &Options) -> Result<Self, BoxError> {
+        match options.backend.as_str() {
+            "memory" => Ok(Self {
+                backend: "memory".into(),
+                url: None,
+                _server: None,
+                memory: None,
+            }),
+            "redis" => {
+                let (url, server) = match &options.redis_url {
+                    Some(url) => (url.clone(), None),
+                    None => {
+                        let server = RedisServer::start();
+                        (server.url(), Some(server))
+                    }
+                };
+                Ok(Self {
+                    backend: "redis".into(),
+                    url: Some(url),
+                    _server: server,
+                    memory: None,
+                })
+            }
+            other => Err(format!("unknown backend `{other}` (memory or redis)").into()),
         }
-        other => Err(format!("unknown backend `{other}` (memory or redis)").into()),
+    }
+
+    /// A client; for memory, every call returns a client of the same backend.
+    async fn client(&mut self) -> Result<Client, BoxError> {
+        match &self.url {
+            Some(url) => Ok(Client::connect(url).await?),
+            None => Ok(self.memory.get_or_insert_with(Client::memory).clone()),
+        }
+    }
+
+    /// A fresh, empty backend for the next scenario (memory) or the same server (Redis: the
+    /// scenarios leave its queues empty).
+    fn reset(&mut self) {
+        self.memory = None;
+    }
+
+    async fn redis(&self) -> Result<Option<redis::aio::MultiplexedConnection>, BoxError> {
+        match &self.url {
+            Some(url) => {
+                let client = redis::Client::open(url.as_str())?;
+                Ok(Some(client.get_multiplexed_async_connection().await?))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+/// The worker, on a runtime (and so a core) of its own, as a worker process would have.
+struct BenchWorker {
+    handle: WorkerHandle,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl BenchWorker {
+    fn start(client: &Client, concurrency: usize) -> Result<Self, BoxError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()?;
+        let builder = Worker::builder()
+            .client(client.clone())
+            .queues(["bench"])
+            .concurrency(concurrency);
+        let handle = {
+            let _guard = runtime.enter();
+            builder.spawn()?
+        };
+        Ok(Self { handle, runtime })
+    }
+
+    async fn stop(self) -> Result<(), BoxError> {
+        self.handle.shutdown().await?;
+        self.runtime.shutdown_background();
+        Ok(())
     }
 }
 
 /// Runs the scenarios asked for and prints their figures.
 pub async fn run(options: &Options) -> Result<(), BoxError> {
-    epoch();
-    line("backend", &options.backend);
+    let mut target = Target::new(options)?;
+    line("backend", &target.backend);
     line("tasks", options.tasks);
     line(
         "allocator",
@@ -88,42 +172,79 @@ pub async fn run(options: &Options) -> Result<(), BoxError> {
         },
     );
     line("worker_concurrency", options.concurrency);
+    line("producer_window", options.window);
+    if options.prefill > 0 {
+        prefill(&mut target, options.prefill).await?;
+    }
     if options.wants("enqueue") {
-        enqueue(options).await?;
+        enqueue(&mut target, options).await?;
+        target.reset();
+    }
+    if options.wants("process") {
+        process(&mut target, options).await?;
+        target.reset();
     }
     if options.wants("e2e") || options.wants("latency") {
-        let client = client_for(options).await?;
-        // The worker gets a runtime (and so a core) of its own, as a worker process would; the
-        // producer and the waiters run on the other.
-        let worker_rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()?;
-        let builder = Worker::builder()
-            .client(client.clone())
-            .queues(["bench"])
-            .concurrency(options.concurrency);
-        let worker = {
-            let _guard = worker_rt.enter();
-            builder.spawn()?
-        };
+        let client = target.client().await?;
+        let worker = BenchWorker::start(&client, options.concurrency)?;
         if options.wants("e2e") {
-            end_to_end(&client, options.tasks).await?;
+            let conn = target.redis().await?;
+            let before = match &conn {
+                Some(c) => Some(server_cpu_us(c.clone()).await?),
+                None => None,
+            };
+            end_to_end(&client, options.tasks, options.window).await?;
+            if let (Some(c), Some(before)) = (&conn, before) {
+                let task_cpu = (server_cpu_us(c.clone()).await? - before) / options.tasks as f64;
+                let set_cpu = set_cost_us(c.clone(), options.tasks.max(50_000)).await?;
+                line("redis_cpu_us_per_task", format!("{task_cpu:.2}"));
+                line("redis_cpu_us_per_set", format!("{set_cpu:.3}"));
+                line(
+                    "redis_set_equivalents_per_task",
+                    format!("{:.1}", task_cpu / set_cpu),
+                );
+            }
         }
         if options.wants("latency") {
             latency(&client, options.latency_samples).await?;
         }
-        worker.shutdown().await?;
-        worker_rt.shutdown_background();
+        worker.stop().await?;
     }
     line("peak_rss_mb", format!("{:.1}", peak_rss_mb()));
     Ok(())
 }
 
-/// Enqueue only, one `.delay()` at a time, then in batches of 1,000.
-async fn enqueue(options: &Options) -> Result<(), BoxError> {
+/// Fills the backend with tasks that stay there during the run: half delayed by an hour on the
+/// served queue, half ready on a queue nobody serves. Shows that cost does not grow with
+/// queue length.
+async fn prefill(target: &mut Target, n: usize) -> Result<(), BoxError> {
+    let client = target.client().await?;
+    let started = Instant::now();
+    let ids: Vec<u64> = (0..n as u64).collect();
+    for chunk in ids.chunks(5_000) {
+        client
+            .send_many(chunk.iter().map(|i| {
+                let call = noop::new(*i).ignore_result();
+                if i % 2 == 0 {
+                    call.countdown(Duration::from_secs(3600))
+                } else {
+                    call.queue("bench-idle")
+                }
+            }))
+            .await?;
+    }
+    line("prefill", n);
+    line(
+        "prefill_seconds",
+        format!("{:.1}", started.elapsed().as_secs_f64()),
+    );
+    Ok(())
+}
+
+/// Enqueue only: one `.delay()` at a time, then in batches of 1,000.
+async fn enqueue(target: &mut Target, options: &Options) -> Result<(), BoxError> {
     let n = options.tasks;
-    let client = client_for(options).await?;
+    let client = target.client().await?;
     let started = Instant::now();
     for i in 0..n as u64 {
         noop::new(i)
@@ -145,19 +266,53 @@ async fn enqueue(options: &Options) -> Result<(), BoxError> {
             .await?;
     }
     line("enqueue_batched_tasks_per_s", per_s(n, started.elapsed()));
+    // The tasks stay on `bench-enqueue`, which no worker serves.
     Ok(())
 }
 
-/// A producer and a worker together; every handle awaited and its value checked.
-async fn end_to_end(client: &Client, n: usize) -> Result<(), BoxError> {
+/// A queue of N tasks filled first, then drained by one worker that stores every result.
+async fn process(target: &mut Target, options: &Options) -> Result<(), BoxError> {
+    let n = options.tasks;
+    let client = target.client().await?;
+    let ids: Vec<u64> = (0..n as u64).collect();
+    let mut handles = Vec::with_capacity(n);
+    for chunk in ids.chunks(1_000) {
+        handles.extend(
+            client
+                .send_many(chunk.iter().map(|i| noop::new(*i)))
+                .await?,
+        );
+    }
+    let started = Instant::now();
+    let worker = BenchWorker::start(&client, options.concurrency)?;
+    for (i, h) in handles.into_iter().enumerate() {
+        let got = h.get_timeout(Duration::from_secs(120)).await?;
+        if got != i as u64 {
+            return Err(format!("task {i} returned {got}").into());
+        }
+    }
+    line("process_tasks_per_s", per_s(n, started.elapsed()));
+    worker.stop().await?;
+    Ok(())
+}
+
+/// A producer and a worker together; every handle awaited and its value checked. The producer
+/// keeps up to `window` `.delay()` calls in flight (a service sending tasks from many requests
+/// at once), in order.
+async fn end_to_end(client: &Client, n: usize, window: usize) -> Result<(), BoxError> {
     let started = Instant::now();
     let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
     let producer = {
         let client = client.clone();
         tokio::spawn(async move {
-            for i in 0..n as u64 {
-                let h = noop::new(i).delay_on(&client).await?;
-                if tx.send((i, h)).await.is_err() {
+            let mut sends = futures_util::stream::iter(0..n as u64)
+                .map(|i| {
+                    let client = client.clone();
+                    async move { noop::new(i).delay_on(&client).await.map(|h| (i, h)) }
+                })
+                .buffered(window.max(1));
+            while let Some(sent) = sends.next().await {
+                if tx.send(sent?).await.is_err() {
                     break;
                 }
             }
@@ -166,7 +321,7 @@ async fn end_to_end(client: &Client, n: usize) -> Result<(), BoxError> {
     };
     let mut done = 0usize;
     while let Some((i, h)) = rx.recv().await {
-        let got = h.get().await?;
+        let got = h.get_timeout(Duration::from_secs(120)).await?;
         if got != i {
             return Err(format!("task {i} returned {got}").into());
         }
@@ -181,21 +336,74 @@ async fn end_to_end(client: &Client, n: usize) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// Latency from `.delay()` to the task starting, one task at a time with an idle worker.
+/// Latency from `.delay()` to the task starting, and from the task's end to its waiter waking,
+/// one task at a time with an idle worker.
 async fn latency(client: &Client, samples: usize) -> Result<(), BoxError> {
-    let mut got = Vec::with_capacity(samples);
+    let mut start = Vec::with_capacity(samples);
+    let mut wake = Vec::with_capacity(samples);
     for _ in 0..samples {
-        let h = stamp::new(now_ns()).delay_on(client).await?;
-        got.push(h.get().await?);
+        let h = stamp::new(wall_ns()).delay_on(client).await?;
+        start.push(h.get().await?);
+        let h = finish_time::new().delay_on(client).await?;
+        let finished = h.get().await?;
+        wake.push(wall_ns().saturating_sub(finished));
     }
-    got.sort_unstable();
+    start.sort_unstable();
+    wake.sort_unstable();
     line(
         "latency_delay_to_start_p50_us",
-        percentile(&got, 0.50) / 1_000,
+        percentile(&start, 0.50) / 1_000,
     );
     line(
         "latency_delay_to_start_p99_us",
-        percentile(&got, 0.99) / 1_000,
+        percentile(&start, 0.99) / 1_000,
+    );
+    line(
+        "latency_complete_to_wake_p50_us",
+        percentile(&wake, 0.50) / 1_000,
+    );
+    line(
+        "latency_complete_to_wake_p99_us",
+        percentile(&wake, 0.99) / 1_000,
     );
     Ok(())
+}
+
+/// The server's own CPU time so far (user + system), in microseconds, from `INFO cpu`.
+async fn server_cpu_us(mut conn: redis::aio::MultiplexedConnection) -> Result<f64, BoxError> {
+    let info: String = redis::cmd("INFO").arg("cpu").query_async(&mut conn).await?;
+    let seconds: f64 = info
+        .lines()
+        .filter(|l| l.starts_with("used_cpu_sys:") || l.starts_with("used_cpu_user:"))
+        .filter_map(|l| l.split(':').nth(1)?.trim().parse::<f64>().ok())
+        .sum();
+    Ok(seconds * 1e6)
+}
+
+/// The server CPU one plain `SET` costs, pipelined 16 deep, measured now (same server, same
+/// run).
+async fn set_cost_us(conn: redis::aio::MultiplexedConnection, n: usize) -> Result<f64, BoxError> {
+    let before = server_cpu_us(conn.clone()).await?;
+    let batches = n.div_ceil(16);
+    let mut pipes = futures_util::stream::iter(0..batches)
+        .map(|b| {
+            let mut conn = conn.clone();
+            async move {
+                let mut pipe = redis::pipe();
+                for i in 0..16 {
+                    pipe.cmd("SET")
+                        .arg(format!("bench:set:{}", (b * 16 + i) % 10_000))
+                        .arg("x")
+                        .ignore();
+                }
+                pipe.query_async::<()>(&mut conn).await
+            }
+        })
+        .buffer_unordered(8);
+    while let Some(r) = pipes.next().await {
+        r?;
+    }
+    drop(pipes);
+    let spent = server_cpu_us(conn).await? - before;
+    Ok(spent / (batches * 16) as f64)
 }

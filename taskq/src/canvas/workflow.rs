@@ -201,22 +201,17 @@ impl crate::task::Task for StartWorkflow {
     type Error = Error;
     type Return = Result<TaskId, Error>;
 
-    fn run(
-        self,
-        ctx: crate::context::Context,
-    ) -> impl std::future::Future<Output = Result<Self::Output, Self::Error>> + Send {
-        async move {
-            let client = match ctx.client() {
-                Some(c) => c.clone(),
-                None => Client::current().await?,
-            };
-            let args = Payload::encode(&self.args).map_err(|source| Error::Encode {
-                what: "workflow arguments",
-                source,
-            })?;
-            let handle = client.start_workflow(&self.name, args).await?;
-            Ok(handle.id())
-        }
+    async fn run(self, ctx: crate::context::Context) -> Result<Self::Output, Self::Error> {
+        let client = match ctx.client() {
+            Some(c) => c.clone(),
+            None => Client::current().await?,
+        };
+        let args = Payload::encode(&self.args).map_err(|source| Error::Encode {
+            what: "workflow arguments",
+            source,
+        })?;
+        let handle = client.start_workflow(&self.name, args).await?;
+        Ok(handle.id())
     }
 }
 

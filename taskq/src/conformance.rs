@@ -102,6 +102,9 @@ checks!(
     progress_is_recorded,
     counters_add_up,
     queue_stats_count,
+    publish_once_dedups_by_id,
+    join_keeps_first_value_per_slot,
+    resolve_keeps_the_first_outcome,
 );
 
 /// Runs every check against `backend` and reports all failures at once.
@@ -891,6 +894,110 @@ async fn queue_stats_count(b: &dyn Backend, q: &str) -> CheckResult {
     ensure!(
         s.ready == 1 && s.delayed == 1 && s.running == 1 && s.dead == 1,
         "stats are {s:?}, want 1 ready, 1 delayed, 1 running, 1 dead"
+    );
+    Ok(())
+}
+
+async fn publish_once_dedups_by_id(b: &dyn Backend, q: &str) -> CheckResult {
+    let e = env(q, 1);
+    let ttl = Duration::from_secs(60);
+    let first = b
+        .publish_once(vec![e.clone(), env(q, 2)], ttl)
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure!(first == 2, "publish_once of two new ids published {first}");
+    let again = b
+        .publish_once(vec![e.clone()], ttl)
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure!(again == 0, "publish_once published an id twice");
+    let got = fetch(b, q, 10, NOW).await?;
+    ensure!(got.len() == 2, "{} deliveries, want 2", got.len());
+    // Still deduplicated after the first one completed.
+    let d = got
+        .iter()
+        .find(|d| d.envelope.id == e.id)
+        .ok_or("the message is missing")?;
+    b.complete(vec![success(d, 1, TTL)])
+        .await
+        .map_err(|e| e.to_string())?;
+    let after = b
+        .publish_once(vec![e], ttl)
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure!(after == 0, "publish_once republished a finished id");
+    ensure!(
+        fetch(b, q, 10, NOW).await?.is_empty(),
+        "a duplicate was delivered"
+    );
+    Ok(())
+}
+
+async fn join_keeps_first_value_per_slot(b: &dyn Backend, q: &str) -> CheckResult {
+    let key = format!("{q}-join");
+    let ttl = Duration::from_secs(60);
+    let p = |n: u32| Payload::encode(&n).map_err(|e| e.to_string());
+    let r = b
+        .join(&key, 2, 3, p(20)?, ttl)
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure!(r.is_none(), "a join of 3 fired after one slot");
+    let r = b
+        .join(&key, 0, 3, p(0)?, ttl)
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure!(r.is_none(), "a join of 3 fired after two slots");
+    // The same slot again (a member that ran twice): the first value stays, no firing.
+    let r = b
+        .join(&key, 0, 3, p(99)?, ttl)
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure!(r.is_none(), "a join fired on a repeated slot");
+    let r = b
+        .join(&key, 1, 3, p(10)?, ttl)
+        .await
+        .map_err(|e| e.to_string())?;
+    let values: Vec<u32> = r
+        .ok_or("a join of 3 did not fire with three slots")?
+        .iter()
+        .map(|v| v.decode::<u32>().map_err(|e| e.to_string()))
+        .collect::<Result<_, _>>()?;
+    ensure!(
+        values == vec![0, 10, 20],
+        "join values {values:?}, want slot order [0, 10, 20] with the first write kept"
+    );
+    Ok(())
+}
+
+async fn resolve_keeps_the_first_outcome(b: &dyn Backend, _q: &str) -> CheckResult {
+    let id = TaskId::new();
+    let waiter = b.wait_result(id, Some(SHORT));
+    let resolver = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let failure = TaskFailure::new(FailureKind::Cancelled, "revoked");
+        let first = b
+            .resolve(id, Outcome::Failure(failure), TTL, None)
+            .await
+            .map_err(|e| e.to_string())?;
+        let second = b
+            .resolve(id, Outcome::Success(Payload::null()), TTL, None)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok::<_, String>((first, second))
+    };
+    let (waited, resolved) = tokio::join!(waiter, resolver);
+    let (first, second) = resolved?;
+    ensure!(
+        first && !second,
+        "resolve answered {first} then {second}, want true then false"
+    );
+    match waited.map_err(|e| e.to_string())? {
+        Some(Outcome::Failure(f)) => ensure!(f.kind == FailureKind::Cancelled, "waiter got {f:?}"),
+        other => return Err(format!("a waiter was not woken by resolve: {other:?}")),
+    }
+    ensure!(
+        state(b, id).await? == Some(TaskState::Cancelled),
+        "the first outcome was not kept"
     );
     Ok(())
 }

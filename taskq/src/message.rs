@@ -137,7 +137,9 @@ impl From<SystemTime> for Timestamp {
 
 /// A JSON document carried verbatim: a task's arguments, its result, a progress report.
 ///
-/// It is kept as text so that a backend can store and forward it without decoding it.
+/// It is kept as text so that a backend can store and forward it without decoding it, and
+/// shared, so that a clone (a result handed to several waiters, a message a backend keeps while
+/// a worker runs it) copies nothing.
 ///
 /// ```
 /// let p = taskq::Payload::encode(&(1, "two")).unwrap();
@@ -145,14 +147,25 @@ impl From<SystemTime> for Timestamp {
 /// let back: (i32, String) = p.decode().unwrap();
 /// assert_eq!(back, (1, "two".to_string()));
 /// ```
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Payload(Box<RawValue>);
+#[derive(Clone)]
+pub struct Payload(std::sync::Arc<RawValue>);
+
+impl Serialize for Payload {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Payload {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Box::<RawValue>::deserialize(deserializer).map(|b| Self(b.into()))
+    }
+}
 
 impl Payload {
     /// Serializes `value` as JSON.
     pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
-        serde_json::value::to_raw_value(value).map(Self)
+        serde_json::value::to_raw_value(value).map(|b| Self(b.into()))
     }
 
     /// Deserializes the JSON into `T`.
@@ -162,7 +175,7 @@ impl Payload {
 
     /// Checks that `json` is one valid JSON document and wraps it.
     pub fn from_json(json: String) -> Result<Self, serde_json::Error> {
-        RawValue::from_string(json).map(Self)
+        RawValue::from_string(json).map(|b| Self(b.into()))
     }
 
     /// The JSON text.
@@ -174,8 +187,8 @@ impl Payload {
     pub fn null() -> Self {
         // `null` is always valid JSON, so this cannot fail; keep a fallback anyway.
         RawValue::from_string("null".to_owned())
-            .map(Self)
-            .unwrap_or_else(|_| Self(RawValue::NULL.to_owned()))
+            .map(|b| Self(b.into()))
+            .unwrap_or_else(|_| Self(RawValue::NULL.to_owned().into()))
     }
 }
 

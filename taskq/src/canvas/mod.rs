@@ -352,6 +352,45 @@ tuple_groups!(
     (A a, B b, C c, D d, E e, F f, G g, H h),
 );
 
+/// Steps of one type run one after the other, each taking the previous one's output: a chain
+/// whose length is known only at run time.
+///
+/// ```
+/// use taskq::canvas::sequence;
+///
+/// #[taskq::task]
+/// async fn inc(n: u64) -> u64 { n + 1 }
+///
+/// let chain = inc::new(0).then(sequence((0..9).map(|_| inc::partial()).collect()));
+/// # let _ = chain;
+/// ```
+#[must_use = "a workflow does nothing until it is sent"]
+#[derive(Debug)]
+pub struct Sequence<P> {
+    steps: Vec<P>,
+}
+
+/// Runs `steps` one after the other (see [`Sequence`]).
+pub fn sequence<P>(steps: Vec<P>) -> Sequence<P> {
+    Sequence { steps }
+}
+
+impl<X, P> Continues<X> for Sequence<P>
+where
+    X: DeserializeOwned + Send + 'static,
+    P: Continues<X, Output = X>,
+{
+    type Output = X;
+
+    fn plan_after(self, builder: &mut PlanBuilder, input: Outputs) -> Result<Outputs, Error> {
+        let mut out = input;
+        for step in self.steps {
+            out = step.plan_after(builder, out)?;
+        }
+        Ok(out)
+    }
+}
+
 /// A workflow with an error callback: a task that receives a [`WorkflowFailure`] when a step
 /// fails for good.
 #[must_use = "a workflow does nothing until it is sent"]
@@ -489,8 +528,10 @@ impl Task for Gather {
 pub(crate) static GATHER_ENTRY: crate::registry::TaskEntry =
     crate::registry::TaskEntry::of::<Gather>(file!(), line!());
 
+mod boxed;
 mod dag;
 mod workflow;
+pub use boxed::BoxedCanvas;
 pub use dag::{Dag, DagWorkflow, Deps, StepRef};
 pub(crate) use workflow::START_WORKFLOW_ENTRY;
 pub use workflow::{

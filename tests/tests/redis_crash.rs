@@ -317,3 +317,36 @@ async fn workers_and_waiters_carry_on_through_a_redis_restart() {
         "nothing left behind"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_chord_still_yields_exactly_one_callback() {
+    use taskq::canvas::{chord, group};
+
+    let server = RedisServer::start();
+    let url = server.url();
+    let (client, _) = client(&server).await;
+    let mut a = WorkerProc::spawn(&url, "a", 600, 8);
+    let _b = WorkerProc::spawn(&url, "b", 600, 8);
+    let members = (1..=60u64)
+        .map(|n| tasks::chord_member::new(n, 150))
+        .collect::<Vec<_>>();
+    let handle = chord(group(members), tasks::chord_sum::partial("kill".into()))
+        .delay_on(&client)
+        .await
+        .unwrap();
+    // Kill worker `a` once members are running (some finished, some mid-run).
+    wait_for("members to start", Duration::from_secs(20), || {
+        (1..=60u64).filter(|n| counter(&server, &format!("crash:chord_member_runs:{n}")) > 0).count() >= 20
+    })
+    .await;
+    a.kill();
+    let _c = WorkerProc::spawn(&url, "c", 600, 8);
+    let sum = handle.get_timeout(Duration::from_secs(60)).await.unwrap();
+    assert_eq!(sum, (1..=60u64).sum::<u64>());
+    // Let any straggler (a member re-run after the kill) finish, then count the callbacks.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let reruns: i64 = (1..=60u64)
+        .map(|n| counter(&server, &format!("crash:chord_member_runs:{n}")) - 1)
+        .sum();
+    assert_eq!(counter(&server, "crash:chord_callbacks:kill"), 1, "the callback ran exactly once ({reruns} member re-runs)");
+}

@@ -50,3 +50,18 @@ pub async fn slow(tag: String, ms: u64) -> String {
     tokio::time::sleep(Duration::from_millis(ms)).await;
     worker_name()
 }
+
+/// A chord member: counts its run, sleeps `ms`, returns `n`.
+#[taskq::task(name = "crash.chord_member", queue = "crash", retries = 100)]
+pub async fn chord_member(n: u64, ms: u64) -> u64 {
+    count(&format!("crash:chord_member_runs:{n}")).await;
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    n
+}
+
+/// A chord callback: counts how often it runs (exactly once is the point), returns the sum.
+#[taskq::task(name = "crash.chord_sum", queue = "crash", retries = 100)]
+pub async fn chord_sum(values: Vec<u64>, tag: String) -> u64 {
+    count(&format!("crash:chord_callbacks:{tag}")).await;
+    values.iter().sum()
+}

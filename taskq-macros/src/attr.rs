@@ -1,4 +1,4 @@
-//! Stage 1: the arguments of `#[task(...)]`, parsed into typed options.
+//! Stage 1: the arguments of `#[task(...)]` and `#[workflow(...)]`, parsed into typed options.
 //!
 //! The arguments are split at top-level commas and each `key = value` is read on its own, so one
 //! bad key does not hide the others: every mistake is reported in the same build.
@@ -10,34 +10,54 @@ use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, UnOp};
 use crate::ctxt::Ctxt;
 use crate::duration;
 
-/// Every key, with an example of its use for messages.
-const KEYS: [(&str, &str); 12] = [
-    ("name", "name = \"emails.send\""),
-    ("queue", "queue = \"emails\""),
-    ("priority", "priority = 9"),
-    ("retries", "retries = 3"),
-    ("max_attempts", "max_attempts = 4"),
-    ("backoff", "backoff = \"1s\""),
-    ("backoff_max", "backoff_max = \"10m\""),
-    ("jitter", "jitter = false"),
-    ("timeout", "timeout = \"30s\""),
-    ("result_ttl", "result_ttl = \"1h\""),
-    ("ignore_result", "ignore_result"),
-    ("crate", "crate = \"::taskq\""),
-];
+/// The keys of one attribute, each with an example of its use for messages, and the names other
+/// tools use for them, to point their users at ours.
+struct Keys {
+    keys: &'static [(&'static str, &'static str)],
+    aliases: &'static [(&'static str, &'static str)],
+    /// The example shown for a key that does not exist.
+    fallback: &'static str,
+}
 
-/// Names other task queues use for our keys, to point their users at ours.
-const ALIASES: [(&str, &str); 9] = [
-    ("max_retries", "retries"),
-    ("retry", "retries"),
-    ("attempts", "max_attempts"),
-    ("time_limit", "timeout"),
-    ("soft_time_limit", "timeout"),
-    ("ttl", "result_ttl"),
-    ("expires", "result_ttl"),
-    ("krate", "crate"),
-    ("retry_backoff", "backoff"),
-];
+/// The keys of `#[task(...)]`.
+const TASK: Keys = Keys {
+    keys: &[
+        ("name", "name = \"emails.send\""),
+        ("queue", "queue = \"emails\""),
+        ("priority", "priority = 9"),
+        ("retries", "retries = 3"),
+        ("max_attempts", "max_attempts = 4"),
+        ("backoff", "backoff = \"1s\""),
+        ("backoff_max", "backoff_max = \"10m\""),
+        ("jitter", "jitter = false"),
+        ("timeout", "timeout = \"30s\""),
+        ("result_ttl", "result_ttl = \"1h\""),
+        ("ignore_result", "ignore_result"),
+        ("crate", "crate = \"::taskq\""),
+    ],
+    aliases: &[
+        ("max_retries", "retries"),
+        ("retry", "retries"),
+        ("attempts", "max_attempts"),
+        ("time_limit", "timeout"),
+        ("soft_time_limit", "timeout"),
+        ("ttl", "result_ttl"),
+        ("expires", "result_ttl"),
+        ("krate", "crate"),
+        ("retry_backoff", "backoff"),
+    ],
+    fallback: "retries = 3",
+};
+
+/// The keys of `#[workflow(...)]`.
+const WORKFLOW: Keys = Keys {
+    keys: &[
+        ("name", "name = \"etl.pipeline\""),
+        ("crate", "crate = \"::taskq\""),
+    ],
+    aliases: &[("krate", "crate")],
+    fallback: "name = \"etl.pipeline\"",
+};
 
 /// The most retries allowed: a thousand attempts in all.
 const MAX_ATTEMPTS: u64 = 1000;
@@ -138,7 +158,7 @@ pub(crate) fn parse(cx: &mut Ctxt, args: TokenStream) -> TaskAttr {
         krate: Slot::new("crate"),
     };
     for (position, arg) in split_commas(args).into_iter().enumerate() {
-        if let Some((key, value)) = parse_arg(cx, arg) {
+        if let Some((key, value)) = parse_arg(cx, &TASK, arg) {
             fill(cx, &mut slots, position, &key, value);
         }
     }
@@ -169,14 +189,14 @@ enum Value {
 }
 
 /// Reads `key` or `key = value`.
-fn parse_arg(cx: &mut Ctxt, arg: Vec<TokenTree>) -> Option<(Ident, Value)> {
+fn parse_arg(cx: &mut Ctxt, keys: &Keys, arg: Vec<TokenTree>) -> Option<(Ident, Value)> {
     let mut tokens = arg.into_iter();
     let key = match tokens.next() {
         Some(TokenTree::Ident(key)) => key,
         Some(other) => {
             cx.error(
                 other.span(),
-                format!("expected a key, as in `{}`", KEYS[3].1),
+                format!("expected a key, as in `{}`", keys.fallback),
             );
             return None;
         }
@@ -188,7 +208,10 @@ fn parse_arg(cx: &mut Ctxt, arg: Vec<TokenTree>) -> Option<(Ident, Value)> {
         Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis => {
             cx.error(
                 g.span(),
-                format!("expected `=` after `{key}`, as in `{}`", example(&key)),
+                format!(
+                    "expected `=` after `{key}`, as in `{}`",
+                    example(keys, &key)
+                ),
             );
             return None;
         }
@@ -201,7 +224,10 @@ fn parse_arg(cx: &mut Ctxt, arg: Vec<TokenTree>) -> Option<(Ident, Value)> {
     if rest.is_empty() {
         cx.error(
             eq.span(),
-            format!("expected a value after `=`, as in `{}`", example(&key)),
+            format!(
+                "expected a value after `=`, as in `{}`",
+                example(keys, &key)
+            ),
         );
         return None;
     }
@@ -214,12 +240,13 @@ fn parse_arg(cx: &mut Ctxt, arg: Vec<TokenTree>) -> Option<(Ident, Value)> {
     }
 }
 
-/// An example use of `key`, or of `retries` for a key that does not exist.
-fn example(key: &Ident) -> &'static str {
+/// An example use of `key`, or the fallback example for a key that does not exist.
+fn example(keys: &Keys, key: &Ident) -> &'static str {
     let key = key.to_string();
-    KEYS.iter()
+    keys.keys
+        .iter()
         .find(|(name, _)| *name == key)
-        .map_or(KEYS[3].1, |(_, example)| example)
+        .map_or(keys.fallback, |(_, example)| example)
 }
 
 /// Checks one key's value and puts it in its slot.
@@ -229,14 +256,7 @@ fn fill(cx: &mut Ctxt, slots: &mut Slots, position: usize, key: &Ident, value: V
         Value::Expr(expr) => Some(expr),
         Value::Missing if name == "ignore_result" => None,
         Value::Missing => {
-            if KEYS.iter().any(|(k, _)| *k == name) {
-                cx.error(
-                    key.span(),
-                    format!("`{name}` needs a value, as in `{}`", example(key)),
-                );
-            } else {
-                unknown_key(cx, key);
-            }
+            missing_value(cx, &TASK, key);
             return;
         }
     };
@@ -247,13 +267,13 @@ fn fill(cx: &mut Ctxt, slots: &mut Slots, position: usize, key: &Ident, value: V
     let expr = &expr;
     match name.as_str() {
         "name" => {
-            let v =
-                string_lit(cx, key, expr).and_then(|s| checked_name(cx, &s, "task name", "name"));
+            let v = string_lit(cx, &TASK, key, expr)
+                .and_then(|s| checked_name(cx, &s, "task name", "name"));
             slots.name.set(cx, key, position, v);
         }
         "queue" => {
-            let v =
-                string_lit(cx, key, expr).and_then(|s| checked_name(cx, &s, "queue name", "queue"));
+            let v = string_lit(cx, &TASK, key, expr)
+                .and_then(|s| checked_name(cx, &s, "queue name", "queue"));
             slots.queue.set(cx, key, position, v);
         }
         "priority" => {
@@ -310,26 +330,42 @@ fn fill(cx: &mut Ctxt, slots: &mut Slots, position: usize, key: &Ident, value: V
             slots.ignore_result.set(cx, key, position, v);
         }
         "crate" => {
-            let v = string_lit(cx, key, expr).and_then(|lit| crate_path(cx, &lit));
+            let v = string_lit(cx, &TASK, key, expr).and_then(|lit| crate_path(cx, &lit));
             slots.krate.set(cx, key, position, v);
         }
-        _ => unknown_key(cx, key),
+        _ => unknown_key(cx, &TASK, key),
     }
 }
 
-fn unknown_key(cx: &mut Ctxt, key: &Ident) {
+/// A key written without `= value`.
+fn missing_value(cx: &mut Ctxt, keys: &Keys, key: &Ident) {
     let name = key.to_string();
-    let valid = KEYS
+    if keys.keys.iter().any(|(k, _)| *k == name) {
+        cx.error(
+            key.span(),
+            format!("`{name}` needs a value, as in `{}`", example(keys, key)),
+        );
+    } else {
+        unknown_key(cx, keys, key);
+    }
+}
+
+fn unknown_key(cx: &mut Ctxt, keys: &Keys, key: &Ident) {
+    let name = key.to_string();
+    let valid = keys
+        .keys
         .iter()
         .map(|(k, _)| format!("`{k}`"))
         .collect::<Vec<_>>()
         .join(", ");
-    let suggestion = ALIASES
+    let suggestion = keys
+        .aliases
         .iter()
         .find(|(alias, _)| *alias == name)
         .map(|(_, key)| *key)
         .or_else(|| {
-            KEYS.iter()
+            keys.keys
+                .iter()
                 .map(|(k, _)| (*k, edit_distance(k, &name)))
                 .filter(|(k, d)| *d <= 2 && *d < k.len())
                 .min_by_key(|(_, d)| *d)
@@ -394,7 +430,7 @@ fn found(expr: &Expr) -> &'static str {
     }
 }
 
-fn string_lit(cx: &mut Ctxt, key: &Ident, expr: &Expr) -> Option<LitStr> {
+fn string_lit(cx: &mut Ctxt, keys: &Keys, key: &Ident, expr: &Expr) -> Option<LitStr> {
     match literal(expr) {
         Some((false, Lit::Str(s))) => Some(s.clone()),
         _ => {
@@ -403,7 +439,7 @@ fn string_lit(cx: &mut Ctxt, key: &Ident, expr: &Expr) -> Option<LitStr> {
                 format!(
                     "`{key}` takes a string, found {}; write `{}`",
                     found(expr),
-                    example(key)
+                    example(keys, key)
                 ),
             );
             None
@@ -411,7 +447,7 @@ fn string_lit(cx: &mut Ctxt, key: &Ident, expr: &Expr) -> Option<LitStr> {
     }
 }
 
-/// A task or queue name: not empty, and only characters every backend takes in a key.
+/// A task, workflow or queue name: not empty, and only characters every backend takes in a key.
 fn checked_name(cx: &mut Ctxt, lit: &LitStr, what: &str, key: &str) -> Option<String> {
     let value = lit.value();
     if value.is_empty() {
@@ -489,7 +525,7 @@ fn integer(
                 format!(
                     "`{key}` takes an integer, found {}; write `{}`",
                     found(expr),
-                    example(key)
+                    example(&TASK, key)
                 ),
             );
             None
@@ -536,7 +572,7 @@ fn duration(cx: &mut Ctxt, key: &Ident, expr: &Expr) -> Option<(u64, LitStr)> {
                 format!(
                     "`{key}` takes a duration string with a unit, found {}; write `{}`",
                     found(expr),
-                    example(key)
+                    example(&TASK, key)
                 ),
             );
             None
@@ -648,13 +684,62 @@ fn finish(cx: &mut Ctxt, s: Slots) -> TaskAttr {
 impl TaskAttr {
     /// The path of `serde` for `#[serde(crate = "...")]`.
     pub(crate) fn serde_path(&self) -> String {
-        let krate = &self.krate;
-        // `quote!` puts spaces around `::`; serde reads the string back as tokens, so that is fine,
-        // but a tidy string reads better in expanded code.
-        quote!(#krate::__private::serde)
-            .to_string()
-            .replace(' ', "")
+        serde_path(&self.krate)
     }
+}
+
+/// The options of one `#[workflow(...)]`.
+pub(crate) struct WorkflowAttr {
+    pub(crate) name: Option<String>,
+    /// The path of the `taskq` crate: `::taskq` unless `crate = "..."`.
+    pub(crate) krate: syn::Path,
+}
+
+impl WorkflowAttr {
+    /// The path of `serde` for `#[serde(crate = "...")]`.
+    pub(crate) fn serde_path(&self) -> String {
+        serde_path(&self.krate)
+    }
+}
+
+/// Parses the arguments of `#[workflow(...)]`, recording every mistake in `cx`.
+pub(crate) fn parse_workflow(cx: &mut Ctxt, args: TokenStream) -> WorkflowAttr {
+    let mut name = Slot::new("name");
+    let mut krate = Slot::new("crate");
+    for (position, arg) in split_commas(args).into_iter().enumerate() {
+        let Some((key, value)) = parse_arg(cx, &WORKFLOW, arg) else {
+            continue;
+        };
+        let Value::Expr(expr) = value else {
+            missing_value(cx, &WORKFLOW, &key);
+            continue;
+        };
+        match key.to_string().as_str() {
+            "name" => {
+                let v = string_lit(cx, &WORKFLOW, &key, &expr)
+                    .and_then(|s| checked_name(cx, &s, "workflow name", "name"));
+                name.set(cx, &key, position, v);
+            }
+            "crate" => {
+                let v = string_lit(cx, &WORKFLOW, &key, &expr).and_then(|lit| crate_path(cx, &lit));
+                krate.set(cx, &key, position, v);
+            }
+            _ => unknown_key(cx, &WORKFLOW, &key),
+        }
+    }
+    WorkflowAttr {
+        name: name.value,
+        krate: krate.value.unwrap_or_else(|| syn::parse_quote!(::taskq)),
+    }
+}
+
+/// The path of `serde` under `krate`, as a string for `#[serde(crate = "...")]`.
+fn serde_path(krate: &syn::Path) -> String {
+    // `quote!` puts spaces around `::`; serde reads the string back as tokens, so that is fine,
+    // but a tidy string reads better in expanded code.
+    quote!(#krate::__private::serde)
+        .to_string()
+        .replace(' ', "")
 }
 
 #[cfg(test)]

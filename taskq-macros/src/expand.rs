@@ -1,16 +1,35 @@
-//! Stage 3: the code of a checked task, and the fallback when it has mistakes.
+//! Stage 3: the code of a checked task or workflow, and the fallback when it has mistakes.
 //!
 //! For `#[task(retries = 3)] pub async fn add(a: i64, b: i64) -> i64 { a + b }`:
 //!
 //! ```text
 //! pub struct add { pub a: i64, pub b: i64 }               // serde, named after the fn
-//! impl add { pub fn new(a: i64, b: i64) -> Call<add> }
+//! impl add {
+//!     pub fn new(a: i64, b: i64) -> Call<add>
+//!     pub fn partial(b: i64) -> Partial<add>              // with at least one argument
+//! }
 //! pub fn add(a: i64, b: i64) -> Call<add> { .. }         // only for an async fn without Context
 //! const _: () = {
 //!     async fn __taskq_body_add(a: i64, b: i64) -> i64 { a + b }   // the user's body
 //!     fn __taskq_run(task: add) -> impl Future<Output = i64> + Send { .. }
 //!     impl Task for add { .. }   impl Invoke for add { .. }
+//!     impl TakesInput for add { type Input = i64; const INPUT = "a"; }
 //!     inventory::submit! { TaskEntry::of::<add>(file!(), line!()) }
+//! };
+//! ```
+//!
+//! For `#[workflow] pub fn pipeline(url: String) -> impl Canvas<Output = Report> { .. }`:
+//!
+//! ```text
+//! pub fn pipeline(url: String) -> impl Canvas<Output = Report> { .. }   // as written
+//! pub struct pipeline { pub url: String }                 // serde, named after the fn
+//! impl pipeline { pub fn new(url: String) -> WorkflowCall<pipeline> }
+//! const _: () = {
+//!     impl Workflow for pipeline {
+//!         type Canvas = BoxedCanvas<Report>;              // or the return type, if it has a name
+//!         fn build(self) -> Self::Canvas { BoxedCanvas::new(pipeline(self.url)) }
+//!     }
+//!     inventory::submit! { WorkflowEntry::of::<pipeline>(file!(), line!()) }
 //! };
 //! ```
 //!
@@ -23,9 +42,9 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Attribute, Item, ItemFn, Meta};
 
-use crate::attr::{self, ResultTtl, TaskAttr};
+use crate::attr::{self, ResultTtl, TaskAttr, WorkflowAttr};
 use crate::ctxt::Ctxt;
-use crate::model::{self, Kind, Output, Task};
+use crate::model::{self, CanvasType, Field, Kind, Output, Task, Workflow};
 
 /// `#[task(args)] item`, expanded; on any mistake, the item unchanged plus every error.
 pub(crate) fn task(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -34,7 +53,12 @@ pub(crate) fn task(args: TokenStream, item: TokenStream) -> TokenStream {
     let func = match syn::parse2::<Item>(item.clone()) {
         Ok(Item::Fn(func)) => Some(func),
         Ok(_) => {
-            not_a_function(&mut cx, item.clone());
+            not_a_function(
+                &mut cx,
+                item.clone(),
+                "task",
+                "async fn send_email(to: String)",
+            );
             None
         }
         Err(err) => {
@@ -51,8 +75,9 @@ pub(crate) fn task(args: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
-/// Blames the keyword of an item that is not a function (`struct`, `impl`, ...).
-fn not_a_function(cx: &mut Ctxt, item: TokenStream) {
+/// Blames the keyword of an item that is not a function (`struct`, `impl`, ...); `example` is
+/// the signature of a function `#[macro_name]` takes.
+fn not_a_function(cx: &mut Ctxt, item: TokenStream, macro_name: &str, example: &str) {
     let mut tokens = item.clone().into_iter().peekable();
     let mut blamed = None;
     while let Some(tt) = tokens.next() {
@@ -77,22 +102,25 @@ fn not_a_function(cx: &mut Ctxt, item: TokenStream) {
         .into_iter()
         .any(|tt| matches!(&tt, TokenTree::Ident(ident) if ident == "fn"));
     let message = if has_fn {
-        "`#[task]` needs a function with a body"
+        format!("`#[{macro_name}]` needs a function with a body")
     } else {
-        "`#[task]` can only be applied to a function, as in `#[task] async fn send_email(to: String)`"
+        format!(
+            "`#[{macro_name}]` can only be applied to a function, as in `#[{macro_name}] {example}`"
+        )
     };
     let span = blamed.map_or_else(Span::call_site, |tt| tt.span());
     cx.error(span, message);
 }
 
-/// The user's item as written (less any second `#[task]`, already reported), and the errors:
-/// the function keeps existing, so its callers do not fail too.
+/// The user's item as written (less any other `#[task]` or `#[workflow]`, already reported), and
+/// the errors: the function keeps existing, so its callers do not fail too.
 fn fallback(cx: &Ctxt, func: Option<&ItemFn>, item: TokenStream, krate: &syn::Path) -> TokenStream {
     let errors = cx.to_compile_errors();
     let item = match func {
         Some(func) => {
             let mut func = func.clone();
-            func.attrs.retain(|a| !model::is_task_attr(a, krate));
+            func.attrs
+                .retain(|a| !model::is_task_attr(a, krate) && !model::is_workflow_attr(a, krate));
             func.into_token_stream()
         }
         None => item,
@@ -121,14 +149,17 @@ fn expand(task: &Task<'_>, options: &TaskAttr) -> TokenStream {
 
     let field_idents: Vec<_> = task.fields.iter().map(|f| &f.ident).collect();
     let field_tys: Vec<_> = task.fields.iter().map(|f| &f.ty).collect();
-    // Each field is spanned at its argument's type: rustc's "`T: Serialize` is not satisfied"
-    // from serde's derive then points at the type, or at least labels it.
-    let struct_fields = task.fields.iter().map(|field| {
-        let ident = &field.ident;
-        let ty = &field.ty;
-        let doc = format!("The argument `{}`.", ident.unraw());
-        quote_spanned!(ty.span()=> #[doc = #doc] pub #ident: #ty)
-    });
+    let struct_fields = struct_fields(&task.fields);
+
+    // A task with an argument can be a later step of a workflow: the previous step gives the
+    // first argument, `partial(..)` the others.
+    let (partial_fn, takes_input_impl) = match task.fields.split_first() {
+        Some((first, rest)) => (
+            partial_fn(krate, &plain_name, span, first, rest),
+            takes_input_impl(krate, ident, first),
+        ),
+        None => (TokenStream::new(), TokenStream::new()),
+    };
 
     // The struct.
     let serde_path = options.serde_path();
@@ -161,6 +192,8 @@ fn expand(task: &Task<'_>, options: &TaskAttr) -> TokenStream {
             pub fn new(#(#field_idents: #field_tys),*) -> #krate::Call<Self> {
                 #krate::Call::new(Self { #(#field_idents),* })
             }
+
+            #partial_fn
         }
     };
 
@@ -303,10 +336,68 @@ fn expand(task: &Task<'_>, options: &TaskAttr) -> TokenStream {
             #run_fn
             #task_impl
             #invoke_impl
+            #takes_input_impl
             #krate::__private::inventory::submit! {
                 #krate::__private::TaskEntry::of::<#ident>(#here)
             }
         };
+    }
+}
+
+/// `partial(..)`: the task with every argument but `first`, for a later step of a workflow.
+fn partial_fn(
+    krate: &syn::Path,
+    plain_name: &str,
+    span: Span,
+    first: &Field,
+    rest: &[Field],
+) -> TokenStream {
+    let doc = format!(
+        "`{plain_name}` with every argument but the first (`{}`), which the previous step of a \
+         workflow provides: a step to chain with `.then(..)`.",
+        first.ident.unraw()
+    );
+    let idents: Vec<_> = rest.iter().map(|f| &f.ident).collect();
+    let tys = rest.iter().map(|f| &f.ty);
+    // Spanned at the argument's type: "`T: Serialize` is not satisfied" points there.
+    let fields = rest.iter().map(|f| {
+        let ident = &f.ident;
+        let name = ident.unraw().to_string();
+        quote_spanned!(f.ty.span()=> #krate::__private::partial_field(#name, &#ident))
+    });
+    // Named at the task's name, where rustc's "associated function defined here" points.
+    let partial = syn::Ident::new("partial", span);
+    // An empty array needs its element type.
+    let ty = rest.is_empty().then(|| {
+        quote! {
+            ::<[(
+                &'static str,
+                ::core::result::Result<
+                    #krate::__private::serde_json::Value,
+                    #krate::__private::serde_json::Error,
+                >,
+            ); 0]>
+        }
+    });
+    quote! {
+        #[doc = #doc]
+        #[allow(dead_code, clippy::too_many_arguments, clippy::needless_pass_by_value)]
+        pub fn #partial(#(#idents: #tys),*) -> #krate::canvas::Partial<Self> {
+            #krate::canvas::Partial::from_fields #ty ([#(#fields),*])
+        }
+    }
+}
+
+/// `impl TakesInput`: the first argument's type and name.
+fn takes_input_impl(krate: &syn::Path, ident: &syn::Ident, first: &Field) -> TokenStream {
+    let ty = &first.ty;
+    let name = first.ident.unraw().to_string();
+    quote! {
+        #[automatically_derived]
+        impl #krate::canvas::TakesInput for #ident {
+            type Input = #ty;
+            const INPUT: &'static str = #name;
+        }
     }
 }
 
@@ -362,6 +453,138 @@ fn task_options(options: &TaskAttr) -> TokenStream {
     }
     let rest = (fields.len() < 6).then(|| quote!(..#krate::TaskOptions::DEFAULT));
     quote!(#krate::TaskOptions { #(#fields,)* #rest })
+}
+
+/// `#[workflow(args)] item`, expanded; on any mistake, the item unchanged plus every error.
+pub(crate) fn workflow(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut cx = Ctxt::new();
+    let options = attr::parse_workflow(&mut cx, args);
+    let func = match syn::parse2::<Item>(item.clone()) {
+        Ok(Item::Fn(func)) => Some(func),
+        Ok(_) => {
+            not_a_function(
+                &mut cx,
+                item.clone(),
+                "workflow",
+                "fn pipeline(url: String) -> impl Canvas<Output = Report>",
+            );
+            None
+        }
+        Err(err) => {
+            cx.syn_error(err);
+            None
+        }
+    };
+    let workflow = func
+        .as_ref()
+        .and_then(|func| model::check_workflow(&mut cx, func, &options.krate));
+    match workflow {
+        Some(workflow) if !cx.has_errors() => expand_workflow(&workflow, &options),
+        _ => fallback(&cx, func.as_ref(), item, &options.krate),
+    }
+}
+
+fn expand_workflow(workflow: &Workflow<'_>, options: &WorkflowAttr) -> TokenStream {
+    let krate = &options.krate;
+    let func = workflow.func;
+    let ident = workflow.ident();
+    let vis = &func.vis;
+    let plain_name = ident.unraw().to_string();
+    let span = ident.span();
+
+    let cfgs: Vec<&Attribute> = func
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cfg"))
+        .collect();
+    let hidden: Vec<&Attribute> = func.attrs.iter().filter(|a| is_doc_hidden(a)).collect();
+
+    let field_idents: Vec<_> = workflow.fields.iter().map(|f| &f.ident).collect();
+    let field_tys: Vec<_> = workflow.fields.iter().map(|f| &f.ty).collect();
+    let struct_fields = struct_fields(&workflow.fields);
+    let serde_path = options.serde_path();
+    let struct_doc = format!(
+        "The workflow [`{plain_name}()`], as its arguments: what is sent to start it.\n\n\
+         `{plain_name}::new(..)` makes a `WorkflowCall` of it: `.delay()` it to start the \
+         workflow. It is also registered by name, to be started with its arguments as JSON."
+    );
+    let name = match &options.name {
+        Some(name) => quote!(#name),
+        None => quote!(::core::concat!(::core::module_path!(), "::", #plain_name)),
+    };
+
+    // The canvas: the function's return type, or a box around it when it has no name.
+    let call = quote!(#ident(#(#field_idents),*));
+    let (canvas_ty, build) = match &workflow.canvas {
+        CanvasType::Opaque(output) => (
+            quote!(#krate::canvas::BoxedCanvas<#output>),
+            quote!(#krate::canvas::BoxedCanvas::new(#call)),
+        ),
+        CanvasType::Named(ty) => (ty.to_token_stream(), call),
+    };
+    // Spanned at the return type, so that "the trait `Canvas` is not implemented for `u32`"
+    // points at it.
+    let canvas_span = match &func.sig.output {
+        syn::ReturnType::Type(_, ty) => ty.span(),
+        syn::ReturnType::Default => span,
+    };
+    let canvas_assoc = quote_spanned!(canvas_span=> type Canvas = #canvas_ty;);
+
+    let here = quote_spanned!(span=> ::core::file!(), ::core::line!());
+    quote! {
+        #func
+
+        #(#cfgs)*
+        #(#hidden)*
+        #[doc = #struct_doc]
+        #[allow(non_camel_case_types, missing_debug_implementations)]
+        #[derive(#krate::__private::serde::Serialize, #krate::__private::serde::Deserialize)]
+        #[serde(crate = #serde_path)]
+        #vis struct #ident {
+            #(#struct_fields,)*
+        }
+
+        #(#cfgs)*
+        impl #ident {
+            /// This workflow with these arguments: `.delay()` it to start it.
+            #[allow(dead_code, clippy::too_many_arguments)]
+            pub fn new(#(#field_idents: #field_tys),*) -> #krate::canvas::WorkflowCall<Self> {
+                #krate::canvas::WorkflowCall::new(Self { #(#field_idents),* })
+            }
+        }
+
+        #(#cfgs)*
+        const _: () = {
+            #[automatically_derived]
+            impl #krate::canvas::Workflow for #ident {
+                const NAME: &'static str = #name;
+                #canvas_assoc
+
+                fn build(self) -> <Self as #krate::canvas::Workflow>::Canvas {
+                    let Self { #(#field_idents),* } = self;
+                    #build
+                }
+            }
+            #krate::__private::inventory::submit! {
+                #krate::canvas::WorkflowEntry::of::<#ident>(#here)
+            }
+        };
+    }
+}
+
+/// The fields of the struct of arguments, each documented and spanned at its argument's type:
+/// rustc's "`T: Serialize` is not satisfied" from serde's derive then points at the type, or at
+/// least labels it.
+fn struct_fields(fields: &[Field]) -> Vec<TokenStream> {
+    fields
+        .iter()
+        .map(|field| {
+            let ident = &field.ident;
+            let ty = &field.ty;
+            let doc = format!("The argument `{}`.", ident.unraw());
+            quote_spanned!(ty.span()=> #[doc = #doc] pub #ident: #ty)
+        })
+        .collect()
 }
 
 fn is_doc_hidden(attr: &Attribute) -> bool {
@@ -445,6 +668,107 @@ mod tests {
         );
         assert!(text.contains("run_blocking"), "{text}");
         assert!(!text.contains("Invoke"), "{text}");
+    }
+
+    #[test]
+    fn a_task_with_arguments_gets_partial_and_takes_input() {
+        let file = expand(
+            quote!(),
+            quote!(
+                async fn scale(ctx: taskq::Context, values: Vec<u32>, r#by: u32) -> u32 {
+                    0
+                }
+            ),
+        );
+        let text = quote!(#file).to_string();
+        assert!(text.contains("pub fn partial (r#by : u32)"), "{text}");
+        assert!(text.contains("partial_field (\"by\" , & r#by)"), "{text}");
+        assert!(
+            text.contains("type Input = Vec < u32 > ; const INPUT : & 'static str = \"values\""),
+            "{text}"
+        );
+
+        let file = expand(
+            quote!(),
+            quote!(
+                async fn ping(ctx: taskq::Context) {}
+            ),
+        );
+        let text = quote!(#file).to_string();
+        assert!(!text.contains("partial"), "{text}");
+        assert!(!text.contains("TakesInput"), "{text}");
+    }
+
+    #[test]
+    fn a_workflow_returning_impl_canvas_is_boxed() {
+        let out = super::workflow(
+            quote!(name = "etl.pipeline"),
+            quote! {
+                /// Docs.
+                pub fn pipeline(url: String, parts: u32) -> impl taskq::canvas::Canvas<Output = u32> {
+                    build(url, parts)
+                }
+            },
+        );
+        let file: syn::File = syn::parse2(out).expect("a list of items");
+        assert_eq!(
+            item_names(&file),
+            ["fn pipeline", "struct pipeline", "impl", "const"],
+            "{}",
+            quote!(#file)
+        );
+        let text = quote!(#file).to_string();
+        assert!(
+            text.contains("type Canvas = :: taskq :: canvas :: BoxedCanvas < u32 >"),
+            "{text}"
+        );
+        assert!(
+            text.contains(":: taskq :: canvas :: BoxedCanvas :: new (pipeline (url , parts))"),
+            "{text}"
+        );
+        assert!(
+            text.contains("const NAME : & 'static str = \"etl.pipeline\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("WorkflowEntry :: of :: < pipeline >"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_workflow_returning_a_named_canvas_uses_it() {
+        let out = super::workflow(
+            quote!(crate = "tq"),
+            quote!(
+                fn summed(n: u32) -> Chain<Call<fetch>, Partial<sum>> {
+                    fetch::new(n).then(sum::partial())
+                }
+            ),
+        );
+        let text = out.to_string();
+        assert!(
+            text.contains("type Canvas = Chain < Call < fetch > , Partial < sum > >"),
+            "{text}"
+        );
+        assert!(
+            text.contains("impl tq :: canvas :: Workflow for summed"),
+            "{text}"
+        );
+        assert!(!text.contains("BoxedCanvas"), "{text}");
+    }
+
+    #[test]
+    fn a_wrong_workflow_is_kept_with_every_error() {
+        let item = quote!(
+            async fn pipeline(url: &str) -> impl Iterator<Item = u32> {
+                0..1
+            }
+        );
+        let out = super::workflow(quote!(queue = "etl", name), item).to_string();
+        assert_eq!(out.matches("compile_error").count(), 5, "{out}");
+        assert!(out.starts_with("async fn pipeline (url : & str)"), "{out}");
+        assert!(!out.contains("struct"), "{out}");
     }
 
     #[test]

@@ -1,10 +1,10 @@
-//! The `#[task]` attribute macro of [taskq](https://docs.rs/taskq). Use it through
-//! `taskq::task`; this crate is an implementation detail.
+//! The `#[task]` and `#[workflow]` attribute macros of [taskq](https://docs.rs/taskq). Use them
+//! through `taskq::task` and `taskq::workflow`; this crate is an implementation detail.
 //!
-//! The macro is a small compiler front end, one file per stage:
-//! - `attr.rs` parses `#[task(key = value, ...)]` into typed options (`duration.rs` reads the
-//!   durations),
-//! - `model.rs` checks the function and describes it as a task,
+//! Each macro is a small compiler front end, one file per stage:
+//! - `attr.rs` parses `#[task(key = value, ...)]` and `#[workflow(...)]` into typed options
+//!   (`duration.rs` reads the durations),
+//! - `model.rs` checks the function and describes it as a task or a workflow,
 //! - `expand.rs` writes the code, or on any mistake re-emits the function with every error.
 //!
 //! Mistakes are collected in a `Ctxt` (`ctxt.rs`) rather than returned at the first, and each is a
@@ -62,6 +62,11 @@ use proc_macro::TokenStream;
 ///   per-call options on it first (`.countdown(..)`, `.priority(..)`, ...).
 /// - an entry in the task registry, made at link time, so every worker linked with this code
 ///   knows the task by name. No list of tasks to keep up to date.
+/// - for a task with an argument (besides a `Context`), `add::partial(b)`: the task with every
+///   argument but the first, which the previous step of a workflow provides, as in
+///   `fetch::new(1).then(add::partial(2))`. It implements
+///   [`TakesInput`](https://docs.rs/taskq/latest/taskq/canvas/trait.TakesInput.html), whose
+///   `Input` is the first argument's type: a chain whose types do not fit does not compile.
 ///
 /// An `async fn` without a `Context` argument also becomes a function that returns that
 /// `Call<add>`: `add(2, 3).delay().await?` sends it, and `add(2, 3).await` runs it here as
@@ -182,4 +187,94 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::task(args.into(), item.into()).into()
+}
+
+/// Turns a function that builds a canvas (a chain, group, chord or DAG of tasks) into a
+/// workflow: registered by name, started with its typed arguments, or by name with JSON ones.
+///
+/// ```
+/// use taskq::canvas::{chord, group, Canvas};
+///
+/// #[taskq::task]
+/// async fn fetch(n: u32) -> Vec<u32> { (1..=n).collect() }
+/// #[taskq::task]
+/// async fn scale(values: Vec<u32>, by: u32) -> u32 { values.iter().map(|v| v * by).sum() }
+/// #[taskq::task]
+/// async fn total(sums: Vec<u32>) -> u32 { sums.iter().sum() }
+///
+/// /// Fetches `n` numbers, scales them by each factor in parallel, and adds it all up.
+/// #[taskq::workflow(name = "etl.pipeline")]
+/// pub fn pipeline(n: u32, factors: Vec<u32>) -> impl Canvas<Output = u32> {
+///     let members = factors.into_iter().map(|by| fetch::new(n).then(scale::partial(by)));
+///     chord(group(members.collect::<Vec<_>>()), total::partial())
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), taskq::Error> {
+/// let client = taskq::Client::memory();
+/// let worker = taskq::Worker::builder().client(client.clone()).spawn()?;
+///
+/// // Typed: an `AsyncResult<u32>`.
+/// let handle = pipeline::new(3, vec![1, 10]).delay_on(&client).await?;
+/// assert_eq!(handle.get().await?, 6 + 60);
+///
+/// // By name, with JSON arguments, as a CLI or an HTTP handler would:
+/// let args = taskq::Payload::from_json(r#"{ "n": 2, "factors": [1, 2] }"#.to_owned()).unwrap();
+/// let handle = client.start_workflow("etl.pipeline", args).await?; // AsyncResult<serde_json::Value>
+/// assert_eq!(handle.get().await?, 3 + 6);
+///
+/// // The function is still a function that returns the canvas.
+/// let _canvas = pipeline(1, vec![1]);
+/// worker.shutdown().await?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # What it generates
+///
+/// For `fn pipeline(n: u32, factors: Vec<u32>) -> impl Canvas<Output = u32>`, next to the
+/// function, which is kept as written:
+///
+/// - a struct named like the function, `pipeline { pub n: u32, pub factors: Vec<u32> }`, with
+///   its visibility, deriving `Serialize` and `Deserialize`: the workflow's arguments.
+/// - `pipeline::new(n, factors)`, a
+///   [`WorkflowCall`](https://docs.rs/taskq/latest/taskq/canvas/struct.WorkflowCall.html):
+///   `.delay()` it to start the workflow and get an `AsyncResult<u32>`.
+/// - an implementation of
+///   [`Workflow`](https://docs.rs/taskq/latest/taskq/canvas/trait.Workflow.html): its `NAME`
+///   (the module path and the function's name unless `name = "..."`), its `Canvas` (the
+///   return type; for `impl Canvas<Output = T>`, which has no name, a `BoxedCanvas<T>`), and
+///   `build`, which calls the function.
+/// - an entry in the workflow registry, made at link time, so `Client::start_workflow` and the
+///   `taskq.start_workflow` task find it by name.
+///
+/// # The function
+///
+/// - It is a plain `fn` (it builds the canvas; the tasks do the work), and returns a canvas:
+///   `impl Canvas<Output = T>`, or a canvas type by name (`Chain<Call<fetch>, Partial<sum>>`).
+/// - Its arguments are what is sent to start it by name, so, as for a task, they must be owned,
+///   implement `Serialize` and `Deserialize`, and be plain names. It takes no `Context`.
+/// - It cannot be `unsafe`, `extern`, generic, or take `self`.
+///
+/// # Options
+///
+/// | key | value | default | meaning |
+/// |---|---|---|---|
+/// | `name` | string | `"<module path>::<fn name>"` | the name it is registered and started under; ASCII letters, digits, `_ . : -` |
+/// | `crate` | string | `"::taskq"` | the path of the `taskq` crate, if it is renamed or re-exported |
+///
+/// Mistakes are compile errors at the token to change, all reported at once:
+///
+/// ```compile_fail
+/// #[taskq::task]
+/// async fn fetch(n: u32) -> Vec<u32> { (1..=n).collect() }
+///
+/// #[taskq::workflow(queue = "etl")]
+/// async fn pipeline(n: &u32) -> impl taskq::canvas::Canvas<Output = Vec<u32>> {
+///     fetch::new(*n)
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn workflow(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::workflow(args.into(), item.into()).into()
 }

@@ -1,14 +1,15 @@
-//! Stage 2: the annotated function, checked and described as a task.
+//! Stage 2: the annotated function, checked and described as a task or a workflow.
 //!
 //! Everything that would make the generated code fail in a confusing way is caught here and
 //! reported at the token to change: `const`, `unsafe`, `extern`, `self`, generics, borrowed or
-//! `impl Trait` arguments, patterns.
+//! `impl Trait` arguments, patterns; for a workflow, `async` and a return type that is not a
+//! canvas.
 
 use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::{
-    Attribute, FnArg, GenericArgument, GenericParam, Ident, ItemFn, Pat, PatIdent, PathArguments,
-    ReturnType, Type, TypeReference,
+    Attribute, FnArg, GenericArgument, GenericParam, Ident, ItemFn, Pat, PatIdent, PatType,
+    PathArguments, ReturnType, Type, TypeImplTrait, TypeParamBound, TypeReference,
 };
 
 use crate::ctxt::Ctxt;
@@ -67,6 +68,12 @@ pub(crate) fn check<'a>(cx: &mut Ctxt, func: &'a ItemFn, krate: &syn::Path) -> O
 
     if let Some(attr) = func.attrs.iter().find(|a| is_task_attr(a, krate)) {
         cx.error_spanned(attr, "`#[task]` is applied more than once; remove this one");
+    }
+    if let Some(attr) = func.attrs.iter().find(|a| is_workflow_attr(a, krate)) {
+        cx.error_spanned(
+            attr,
+            "a function cannot be both a task and a workflow: a workflow builds a canvas of tasks; make them two functions",
+        );
     }
     if let Some(constness) = &sig.constness {
         cx.error(
@@ -137,26 +144,8 @@ pub(crate) fn check<'a>(cx: &mut Ctxt, func: &'a ItemFn, krate: &syn::Path) -> O
                     context_at = Some(position);
                     continue;
                 }
-                check_owned(cx, &typed.ty, "arguments");
-                match &*typed.pat {
-                    Pat::Ident(PatIdent {
-                        by_ref: None,
-                        subpat: None,
-                        ident,
-                        ..
-                    }) => fields.push(Field {
-                        ident: ident.clone(),
-                        ty: (*typed.ty).clone(),
-                    }),
-                    Pat::Wild(wild) => cx.error_spanned(
-                        wild,
-                        "a task argument needs a name, as in `user_id: u64`: it becomes a field of the task's struct",
-                    ),
-                    pat => cx.error_spanned(
-                        pat,
-                        "task arguments must be plain names, as in `user_id: u64` or `mut user_id: u64`; destructure inside the function instead",
-                    ),
-                }
+                check_owned(cx, &typed.ty, "task arguments");
+                fields.extend(field(cx, typed, "task"));
             }
         }
     }
@@ -164,7 +153,7 @@ pub(crate) fn check<'a>(cx: &mut Ctxt, func: &'a ItemFn, krate: &syn::Path) -> O
     let output = match &sig.output {
         ReturnType::Default => Output::Unit,
         ReturnType::Type(_, ty) => {
-            check_owned(cx, ty, "outputs");
+            check_owned(cx, ty, "task outputs");
             if is_result(ty) {
                 Output::Result((**ty).clone())
             } else {
@@ -191,13 +180,294 @@ pub(crate) fn check<'a>(cx: &mut Ctxt, func: &'a ItemFn, krate: &syn::Path) -> O
     })
 }
 
+/// What a workflow function returns.
+pub(crate) enum CanvasType {
+    /// `impl Canvas<Output = T>`, holding `T`: the canvas has no name, so the workflow boxes it.
+    Opaque(Type),
+    /// A named type (`Chain<Call<fetch>, Partial<sum>>`), which rustc checks is a canvas.
+    Named(Type),
+}
+
+/// A function that can be a workflow.
+pub(crate) struct Workflow<'a> {
+    pub(crate) func: &'a ItemFn,
+    /// The arguments, each a field of the workflow's struct.
+    pub(crate) fields: Vec<Field>,
+    pub(crate) canvas: CanvasType,
+}
+
+impl<'a> Workflow<'a> {
+    /// The function's name.
+    pub(crate) fn ident(&self) -> &'a Ident {
+        &self.func.sig.ident
+    }
+}
+
+/// Checks `func`, recording every reason it cannot be a workflow; `None` if there is one.
+pub(crate) fn check_workflow<'a>(
+    cx: &mut Ctxt,
+    func: &'a ItemFn,
+    krate: &syn::Path,
+) -> Option<Workflow<'a>> {
+    let errors_before = cx.error_count();
+    let sig = &func.sig;
+
+    if let Some(attr) = func.attrs.iter().find(|a| is_workflow_attr(a, krate)) {
+        cx.error_spanned(
+            attr,
+            "`#[workflow]` is applied more than once; remove this one",
+        );
+    }
+    if let Some(attr) = func.attrs.iter().find(|a| is_task_attr(a, krate)) {
+        cx.error_spanned(
+            attr,
+            "a function cannot be both a workflow and a task: a workflow builds a canvas of tasks; make them two functions",
+        );
+    }
+    if let Some(asyncness) = &sig.asyncness {
+        cx.error(
+            asyncness.span,
+            "a workflow function builds the canvas and returns it; make it a plain `fn`",
+        );
+    }
+    if let Some(unsafety) = &sig.unsafety {
+        cx.error(
+            unsafety.span,
+            "a workflow function cannot be an `unsafe fn`: it is called wherever the workflow is started, with no one to uphold its safety contract; remove `unsafe`",
+        );
+    }
+    if let Some(abi) = &sig.abi {
+        cx.error(
+            abi.extern_token.span,
+            "a workflow function cannot be an `extern` function; remove the `extern` ABI",
+        );
+    }
+    for param in &sig.generics.params {
+        match param {
+            GenericParam::Lifetime(lifetime) => cx.error_spanned(
+                lifetime,
+                "a workflow cannot have lifetime parameters: its arguments are sent to start it, so they must be owned",
+            ),
+            GenericParam::Type(_) | GenericParam::Const(_) => cx.error_spanned(
+                param,
+                "a workflow cannot be generic: it is registered under one name for one set of argument types; use concrete types",
+            ),
+        }
+    }
+    if let Some(where_clause) = &sig.generics.where_clause {
+        if sig.generics.params.is_empty() {
+            cx.error_spanned(
+                where_clause,
+                "a workflow cannot have a `where` clause; remove it",
+            );
+        }
+    }
+    if let Some(variadic) = &sig.variadic {
+        cx.error_spanned(variadic, "a workflow cannot be variadic; remove `...`");
+    }
+
+    let mut fields = Vec::new();
+    for input in &sig.inputs {
+        match input {
+            FnArg::Receiver(receiver) => cx.error_spanned(
+                receiver,
+                "a workflow cannot take `self`: workflows are free functions; move it out of the `impl` block and pass what it needs as arguments",
+            ),
+            FnArg::Typed(typed) => {
+                for attr in &typed.attrs {
+                    if attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr") {
+                        cx.error_spanned(
+                            attr,
+                            "workflow arguments cannot be conditional: the workflow's fields must not depend on `cfg`",
+                        );
+                    }
+                }
+                if is_context(&typed.ty) {
+                    cx.error_spanned(
+                        &typed.ty,
+                        "a workflow takes no `Context`: it is built where it is started, not run by a worker; give the `Context` to a task of the workflow instead",
+                    );
+                    continue;
+                }
+                check_owned(cx, &typed.ty, "workflow arguments");
+                fields.extend(field(cx, typed, "workflow"));
+            }
+        }
+    }
+
+    let canvas = canvas_type(cx, sig);
+
+    if cx.error_count() > errors_before {
+        return None;
+    }
+    Some(Workflow {
+        func,
+        fields,
+        canvas: canvas?,
+    })
+}
+
+/// The canvas a workflow function returns.
+fn canvas_type(cx: &mut Ctxt, sig: &syn::Signature) -> Option<CanvasType> {
+    let ty = match &sig.output {
+        ReturnType::Default => {
+            cx.error(
+                sig.paren_token.span.close(),
+                "a workflow function returns the canvas it builds; add a return type, as in `-> impl Canvas<Output = u32>`",
+            );
+            return None;
+        }
+        ReturnType::Type(_, ty) => &**ty,
+    };
+    if let Type::ImplTrait(opaque) = strip_parens(ty) {
+        return opaque_output(cx, ty, opaque).map(CanvasType::Opaque);
+    }
+    if let Some(nested) = find_impl_trait(ty) {
+        cx.error_spanned(
+            nested,
+            "a workflow's canvas type cannot contain `impl Trait`: the workflow names it; return `impl Canvas<Output = T>` instead",
+        );
+        return None;
+    }
+    Some(CanvasType::Named(ty.clone()))
+}
+
+/// `T` in `impl Canvas<Output = T>`.
+fn opaque_output(cx: &mut Ctxt, ty: &Type, opaque: &TypeImplTrait) -> Option<Type> {
+    let canvas = opaque.bounds.iter().find_map(|bound| match bound {
+        TypeParamBound::Trait(bound)
+            if bound
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "Canvas") =>
+        {
+            Some(bound)
+        }
+        _ => None,
+    });
+    let Some(canvas) = canvas else {
+        cx.error_spanned(
+            ty,
+            format!(
+                "`#[workflow]` needs a function that returns a canvas, as in `-> impl Canvas<Output = u32>`; found `{}`",
+                type_string(ty)
+            ),
+        );
+        return None;
+    };
+    let output = canvas
+        .path
+        .segments
+        .last()
+        .and_then(|s| match &s.arguments {
+            PathArguments::AngleBracketed(args) => args.args.iter().find_map(|arg| match arg {
+                GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(&assoc.ty),
+                _ => None,
+            }),
+            _ => None,
+        });
+    let Some(output) = output else {
+        cx.error_spanned(
+            canvas,
+            "name the workflow's output type, as in `impl Canvas<Output = u32>`: it is the type of the workflow's result",
+        );
+        return None;
+    };
+    if let Some(nested) = find_impl_trait(output) {
+        cx.error_spanned(
+            nested,
+            "a workflow's output cannot be `impl Trait`: it is sent back as a result, so it needs a concrete type",
+        );
+        return None;
+    }
+    Some(output.clone())
+}
+
+/// The first `impl Trait` inside `ty`, if any.
+fn find_impl_trait(ty: &Type) -> Option<&Type> {
+    match ty {
+        Type::ImplTrait(_) => Some(ty),
+        Type::Array(array) => find_impl_trait(&array.elem),
+        Type::Group(group) => find_impl_trait(&group.elem),
+        Type::Paren(paren) => find_impl_trait(&paren.elem),
+        Type::Slice(slice) => find_impl_trait(&slice.elem),
+        Type::Ptr(ptr) => find_impl_trait(&ptr.elem),
+        Type::Reference(reference) => find_impl_trait(&reference.elem),
+        Type::Tuple(tuple) => tuple.elems.iter().find_map(find_impl_trait),
+        Type::Path(path) => path
+            .qself
+            .as_ref()
+            .and_then(|qself| find_impl_trait(&qself.ty))
+            .or_else(|| {
+                path.path
+                    .segments
+                    .iter()
+                    .find_map(|segment| match &segment.arguments {
+                        PathArguments::AngleBracketed(args) => {
+                            args.args.iter().find_map(|arg| match arg {
+                                GenericArgument::Type(ty) => find_impl_trait(ty),
+                                GenericArgument::AssocType(assoc) => find_impl_trait(&assoc.ty),
+                                _ => None,
+                            })
+                        }
+                        PathArguments::Parenthesized(args) => args
+                            .inputs
+                            .iter()
+                            .find_map(find_impl_trait)
+                            .or(match &args.output {
+                                ReturnType::Type(_, ty) => find_impl_trait(ty),
+                                ReturnType::Default => None,
+                            }),
+                        PathArguments::None => None,
+                    })
+            }),
+        _ => None,
+    }
+}
+
+/// The argument `typed` as a field of the struct, if it is a plain name.
+fn field(cx: &mut Ctxt, typed: &PatType, noun: &str) -> Option<Field> {
+    match &*typed.pat {
+        Pat::Ident(PatIdent {
+            by_ref: None,
+            subpat: None,
+            ident,
+            ..
+        }) => {
+            return Some(Field {
+                ident: ident.clone(),
+                ty: (*typed.ty).clone(),
+            })
+        }
+        Pat::Wild(wild) => cx.error_spanned(
+            wild,
+            format!("a {noun} argument needs a name, as in `user_id: u64`: it becomes a field of the {noun}'s struct"),
+        ),
+        pat => cx.error_spanned(
+            pat,
+            format!("{noun} arguments must be plain names, as in `user_id: u64` or `mut user_id: u64`; destructure inside the function instead"),
+        ),
+    }
+    None
+}
+
 /// Whether `attr` is `#[task]` again: `task`, `taskq::task`, or `<crate>::task`.
 pub(crate) fn is_task_attr(attr: &Attribute, krate: &syn::Path) -> bool {
+    is_our_attr(attr, krate, "task")
+}
+
+/// Whether `attr` is `#[workflow]`: `workflow`, `taskq::workflow`, or `<crate>::workflow`.
+pub(crate) fn is_workflow_attr(attr: &Attribute, krate: &syn::Path) -> bool {
+    is_our_attr(attr, krate, "workflow")
+}
+
+fn is_our_attr(attr: &Attribute, krate: &syn::Path, name: &str) -> bool {
     let path = attr.path();
     let Some(last) = path.segments.last() else {
         return false;
     };
-    if last.ident != "task" {
+    if last.ident != name {
         return false;
     }
     if path.segments.len() == 1 {
@@ -226,8 +496,9 @@ fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
     }
 }
 
-/// Reports every borrowed or `impl Trait` type inside `ty`: a task's arguments and output are
-/// serialized and sent, so they must own their data and have a name.
+/// Reports every borrowed or `impl Trait` type inside `ty`: a task's arguments and output, and a
+/// workflow's arguments, are serialized and sent, so they must own their data and have a name.
+/// `what` is what they are, for messages: "task arguments".
 fn check_owned(cx: &mut Ctxt, ty: &Type, what: &str) {
     match ty {
         Type::Reference(reference) => {
@@ -235,7 +506,7 @@ fn check_owned(cx: &mut Ctxt, ty: &Type, what: &str) {
             cx.error_spanned(
                 ty,
                 format!(
-                    "task {what} must be owned; use {owned} instead of `{}`",
+                    "{what} must be owned; use {owned} instead of `{}`",
                     type_string(ty)
                 ),
             );
@@ -243,7 +514,7 @@ fn check_owned(cx: &mut Ctxt, ty: &Type, what: &str) {
         Type::ImplTrait(_) => cx.error_spanned(
             ty,
             format!(
-                "task {what} cannot be `impl Trait`: they are serialized and sent, so they need a concrete type"
+                "{what} cannot be `impl Trait`: they are serialized and sent, so they need a concrete type"
             ),
         ),
         Type::Array(array) => check_owned(cx, &array.elem, what),

@@ -92,6 +92,7 @@ pub use task::{
 pub use worker::{Worker, WorkerBuilder, WorkerHandle, WorkerReport};
 
 pub use taskq_macros::task;
+pub use taskq_macros::workflow;
 
 /// What generated code uses. Not public API: it changes without notice.
 #[doc(hidden)]

@@ -1,4 +1,4 @@
-//! Every shape of task, compiled as an ordinary test target, so that `cargo clippy --all-targets`
+//! Every shape of task and workflow, compiled as an ordinary test target, so that `cargo clippy --all-targets`
 //! lints the expansion the way it lints a user's crate (trybuild's cases are not linted).
 
 #![warn(clippy::pedantic, clippy::nursery)]
@@ -12,7 +12,8 @@
     clippy::too_many_arguments
 )]
 
-use taskq::{Context, Task};
+use taskq::canvas::{Canvas, Chain, Partial, Workflow};
+use taskq::{Call, Context, Task};
 
 /// In place, with options.
 #[taskq::task(retries = 3, timeout = "30s", queue = "math", priority = 7)]
@@ -64,6 +65,25 @@ pub fn everything(
 #[taskq::task]
 pub async fn ping() {}
 
+/// One argument: an empty `partial`.
+#[taskq::task]
+pub async fn double(n: i64) -> i64 {
+    n * 2
+}
+
+/// A workflow returning `impl Canvas`.
+#[taskq::workflow(name = "expansion.opaque")]
+#[must_use]
+pub fn opaque(a: i64, b: i64, c: i64) -> impl Canvas<Output = i64> {
+    add::new(a, b).then(double::partial()).then(add::partial(c))
+}
+
+/// A workflow returning a named canvas, without arguments.
+#[taskq::workflow]
+pub fn named() -> Chain<Call<add>, Partial<double>> {
+    add::new(1, 2).then(double::partial())
+}
+
 #[tokio::test]
 async fn tasks_run_in_place_and_through_run() {
     assert_eq!(add(2, 3).await, 5);
@@ -90,4 +110,16 @@ async fn tasks_run_in_place_and_through_run() {
     assert_eq!(out.ok(), Some(4));
     assert_eq!(<everything as Task>::NAME, "expansion.everything");
     assert_eq!(<log as Task>::OPTIONS.result_ttl, None);
+}
+
+#[tokio::test]
+async fn workflows_build_their_canvas() {
+    assert_eq!(<opaque as Workflow>::NAME, "expansion.opaque");
+    assert!(<named as Workflow>::NAME.ends_with("::named"));
+    let _ = opaque::new(1, 2, 3).build();
+    let _ = named::new().build();
+    let _ = (opaque(1, 2, 3), named());
+    let _ = log::partial();
+    let _ = checked::partial(3);
+    let _ = everything::partial(2, 3, 4, "five".to_owned(), vec![], None, (true, 'x'));
 }

@@ -1,5 +1,6 @@
-//! The `#[task]` macro's diagnostics and expansions: every case is one file under `ui/`, with the
-//! compiler's output beside each compile-fail case (regenerate with `TRYBUILD=overwrite`, then
+//! The diagnostics and expansions of `#[task]`, `#[workflow]` and the typed canvas (`canvas_*`,
+//! `workflow_*`): every case is one file under `ui/`, with the compiler's output beside each
+//! compile-fail case (regenerate with `TRYBUILD=overwrite`, then
 //! read every changed `.stderr`).
 
 #[test]

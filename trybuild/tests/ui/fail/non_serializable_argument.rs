@@ -1,4 +1,4 @@
-// The argument can be read back but not written: rustc's error is at the argument's type.
+// Readable but not writable: rustc reports it for the derive and for `partial`, at the argument.
 
 #[derive(serde::Deserialize)]
 pub struct Invoice {

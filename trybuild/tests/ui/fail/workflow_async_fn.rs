@@ -1,0 +1,13 @@
+use taskq::canvas::Canvas;
+
+#[taskq::task]
+async fn fetch(n: u32) -> u32 {
+    n
+}
+
+#[taskq::workflow]
+async fn pipeline(n: u32) -> impl Canvas<Output = u32> {
+    fetch::new(n)
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[taskq::workflow]
+struct Pipeline {
+    n: u32,
+}
+
+fn main() {}

@@ -39,6 +39,10 @@ pub struct TaskEntry {
     pub line: u32,
     /// The Rust type behind it (tells a duplicate name from the same task registered twice).
     pub type_name: fn() -> &'static str,
+    /// The task's parameter names in declaration order (its struct's fields), for callers that
+    /// pass arguments by position, such as Celery messages; empty for a task whose arguments
+    /// are not a struct.
+    pub params: fn() -> &'static [&'static str],
 }
 
 impl fmt::Debug for TaskEntry {
@@ -61,6 +65,7 @@ impl TaskEntry {
             file,
             line,
             type_name: std::any::type_name::<T>,
+            params: params::<T>,
         }
     }
 
@@ -71,6 +76,42 @@ impl TaskEntry {
 }
 
 inventory::collect!(TaskEntry);
+
+/// The field names of `T`'s struct, in declaration order: what serde's derive hands to
+/// `deserialize_struct`, captured by a deserializer that reads nothing.
+fn params<T: Task>() -> &'static [&'static str] {
+    use serde::de::{Deserializer, Visitor};
+
+    struct Capture<'a>(&'a mut &'static [&'static str]);
+
+    impl<'de> Deserializer<'de> for Capture<'_> {
+        type Error = serde::de::value::Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Self::Error> {
+            Err(serde::de::Error::custom("not a struct"))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(serde::de::Error::custom("captured"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+            ignored_any
+        }
+    }
+
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Capture(&mut fields));
+    fields
+}
 
 fn run_erased<T: Task>(
     args: &Payload,

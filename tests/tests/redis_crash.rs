@@ -336,7 +336,10 @@ async fn a_worker_killed_mid_chord_still_yields_exactly_one_callback() {
         .unwrap();
     // Kill worker `a` once members are running (some finished, some mid-run).
     wait_for("members to start", Duration::from_secs(20), || {
-        (1..=60u64).filter(|n| counter(&server, &format!("crash:chord_member_runs:{n}")) > 0).count() >= 20
+        (1..=60u64)
+            .filter(|n| counter(&server, &format!("crash:chord_member_runs:{n}")) > 0)
+            .count()
+            >= 20
     })
     .await;
     a.kill();
@@ -348,5 +351,9 @@ async fn a_worker_killed_mid_chord_still_yields_exactly_one_callback() {
     let reruns: i64 = (1..=60u64)
         .map(|n| counter(&server, &format!("crash:chord_member_runs:{n}")) - 1)
         .sum();
-    assert_eq!(counter(&server, "crash:chord_callbacks:kill"), 1, "the callback ran exactly once ({reruns} member re-runs)");
+    assert_eq!(
+        counter(&server, "crash:chord_callbacks:kill"),
+        1,
+        "the callback ran exactly once ({reruns} member re-runs)"
+    );
 }

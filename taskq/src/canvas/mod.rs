@@ -419,6 +419,7 @@ impl<C: Canvas, H: TakesInput<Input = WorkflowFailure>> Canvas for OnError<C, H>
             input: Some(H::INPUT.to_owned()),
             inputs: 1,
             edges: Vec::new(),
+            join: false,
             named: false,
         });
         Ok(out)

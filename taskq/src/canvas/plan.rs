@@ -57,6 +57,10 @@ pub struct StepPlan {
     /// Where its output goes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub edges: Vec<Edge>,
+    /// Whether its input is the array of its inputs (a join: a chord callback, a DAG fan-in, a
+    /// gather), even when there is only one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub join: bool,
     /// Whether the name was given (DAG steps), and so must be unique.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub named: bool,
@@ -129,6 +133,7 @@ impl PlanBuilder {
         input: Option<&Outputs>,
     ) -> Result<u32, Error> {
         let index = u32::try_from(self.steps.len()).map_err(|_| too_big())?;
+        let join = matches!(input, Some(Outputs::Many(_)));
         let inputs = match input {
             None => 0,
             Some(Outputs::One(from)) => {
@@ -149,6 +154,7 @@ impl PlanBuilder {
             input: input_arg,
             inputs,
             edges: Vec::new(),
+            join,
             named: false,
         });
         Ok(index)
@@ -273,10 +279,12 @@ impl Plan {
         if let (Some(arg), Some(value)) = (&step.input, input) {
             env.args = splice(&env.args, arg, value)?;
         }
+        // The step carries only the part of the plan it can reach (what comes after it), so a
+        // chord of n members costs O(n), not O(n^2), in messages.
         env.continuation = Some(
             Payload::encode(&Continuation {
-                plan: self.clone(),
-                step: i,
+                plan: self.reachable_from(i),
+                step: 0,
             })
             .map_err(|source| Error::Encode {
                 what: "workflow plan",
@@ -284,6 +292,42 @@ impl Plan {
             })?,
         );
         Ok(env)
+    }
+
+    /// The steps reachable from step `from` (itself first, as step 0), with their edges
+    /// renumbered.
+    fn reachable_from(&self, from: u32) -> Plan {
+        let mut index = std::collections::HashMap::new();
+        let mut order = vec![from];
+        index.insert(from, 0u32);
+        let mut k = 0;
+        while let Some(&i) = order.get(k) {
+            if let Some(step) = self.steps.get(i as usize) {
+                for e in &step.edges {
+                    if !index.contains_key(&e.to) {
+                        index.insert(e.to, u32::try_from(order.len()).unwrap_or(u32::MAX));
+                        order.push(e.to);
+                    }
+                }
+            }
+            k += 1;
+        }
+        let steps = order
+            .iter()
+            .filter_map(|old| self.steps.get(*old as usize))
+            .map(|s| {
+                let mut s = s.clone();
+                for e in &mut s.edges {
+                    e.to = index.get(&e.to).copied().unwrap_or(u32::MAX);
+                }
+                s
+            })
+            .collect();
+        Plan {
+            workflow: self.workflow,
+            steps,
+            on_error: self.on_error.clone(),
+        }
     }
 
     /// The error callback's message for `failure`, if the workflow has one.

@@ -63,10 +63,12 @@ mod workflow {
             let Some(target) = plan.steps.get(edge.to as usize) else {
                 continue;
             };
-            let input = if target.inputs <= 1 {
+            let input = if !target.join {
                 value.clone()
             } else {
-                let key = format!("wf:{}:{}", plan.workflow, edge.to);
+                // Keyed by the target's id, fixed at start: every member's copy of the plan
+                // names the same join.
+                let key = format!("wf:{}:{}", plan.workflow, target.template.id);
                 match backend
                     .join(
                         &key,

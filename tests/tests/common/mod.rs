@@ -91,7 +91,10 @@ pub async fn slow_inc(n: u64) -> u64 {
 /// Sums 1..=n through a fan-out and a chord, started by name in the tests.
 #[taskq::workflow(name = "tests.squares")]
 pub fn squares(n: u64) -> impl taskq::canvas::Canvas<Output = u64> {
-    chord(group((1..=n).map(square::new).collect()), sum_all::partial())
+    chord(
+        group((1..=n).map(square::new).collect::<Vec<_>>()),
+        sum_all::partial(),
+    )
 }
 
 fn failure_of(err: Error) -> taskq::TaskFailure {
@@ -103,8 +106,15 @@ fn failure_of(err: Error) -> taskq::TaskFailure {
 
 pub async fn chain_of_100_steps(client: &Client) {
     let steps = (0..99).map(|_| inc::partial()).collect();
-    let handle = inc::new(0).then(sequence(steps)).delay_on(client).await.unwrap();
-    assert_eq!(handle.get_timeout(Duration::from_secs(60)).await.unwrap(), 100);
+    let handle = inc::new(0)
+        .then(sequence(steps))
+        .delay_on(client)
+        .await
+        .unwrap();
+    assert_eq!(
+        handle.get_timeout(Duration::from_secs(60)).await.unwrap(),
+        100
+    );
 }
 
 pub async fn chord_of_1000_fires_once(client: &Client) {
@@ -115,9 +125,16 @@ pub async fn chord_of_1000_fires_once(client: &Client) {
         .await
         .unwrap();
     let expected: u64 = (1..=1000u64).map(|n| n * n).sum();
-    assert_eq!(handle.get_timeout(Duration::from_secs(60)).await.unwrap(), expected);
+    assert_eq!(
+        handle.get_timeout(Duration::from_secs(60)).await.unwrap(),
+        expected
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(CHORD_CALLS.load(Ordering::SeqCst) - before, 1, "the callback ran exactly once");
+    assert_eq!(
+        CHORD_CALLS.load(Ordering::SeqCst) - before,
+        1,
+        "the callback ran exactly once"
+    );
 }
 
 pub async fn groups_give_vecs_and_tuples(client: &Client) {
@@ -126,6 +143,14 @@ pub async fn groups_give_vecs_and_tuples(client: &Client) {
         .await
         .unwrap();
     assert_eq!(v.get().await.unwrap(), vec![4, 9, 16]);
+    // A group of one is still a group: a one-element `Vec`, for a caller and for a callback.
+    let one = group(vec![square::new(3)]).delay_on(client).await.unwrap();
+    assert_eq!(one.get().await.unwrap(), vec![9]);
+    let chord_of_one = chord(group(vec![square::new(3)]), sum_all::partial())
+        .delay_on(client)
+        .await
+        .unwrap();
+    assert_eq!(chord_of_one.get().await.unwrap(), 9);
     let t = group((square::new(5), text::new(7)))
         .delay_on(client)
         .await
@@ -160,10 +185,19 @@ pub async fn failure_mid_chain_stops_the_rest(client: &Client) {
         .delay_on(client)
         .await
         .unwrap();
-    let failure = failure_of(handle.get_timeout(Duration::from_secs(30)).await.unwrap_err());
+    let failure = failure_of(
+        handle
+            .get_timeout(Duration::from_secs(30))
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(failure.kind, FailureKind::Error);
     assert!(failure.message.contains("explode"), "{}", failure.message);
-    assert!(failure.message.contains("cannot handle 2"), "{}", failure.message);
+    assert!(
+        failure.message.contains("cannot handle 2"),
+        "{}",
+        failure.message
+    );
     assert_eq!(handle.state().await.unwrap(), TaskState::Failed);
     // The error callback ran with the step and the error.
     let mut seen = None;
@@ -183,7 +217,11 @@ pub async fn failure_mid_chain_stops_the_rest(client: &Client) {
     assert!(seen.task.ends_with("explode"), "{seen:?}");
     assert_eq!(seen.message, "cannot handle 2");
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(NEVER_RAN.load(Ordering::SeqCst), never_before, "later steps never ran");
+    assert_eq!(
+        NEVER_RAN.load(Ordering::SeqCst),
+        never_before,
+        "later steps never ran"
+    );
 }
 
 pub async fn retries_stay_inside_a_step(client: &Client) {
@@ -193,7 +231,10 @@ pub async fn retries_stay_inside_a_step(client: &Client) {
         .delay_on(client)
         .await
         .unwrap();
-    assert_eq!(handle.get_timeout(Duration::from_secs(30)).await.unwrap(), 5);
+    assert_eq!(
+        handle.get_timeout(Duration::from_secs(30)).await.unwrap(),
+        5
+    );
 }
 
 pub async fn start_a_workflow_by_name_with_json(client: &Client) {
@@ -220,7 +261,10 @@ pub async fn start_a_workflow_by_name_with_json(client: &Client) {
         .start_workflow("no.such.workflow", taskq::Payload::null())
         .await
         .unwrap_err();
-    assert!(unknown.to_string().contains("no.such.workflow"), "{unknown}");
+    assert!(
+        unknown.to_string().contains("no.such.workflow"),
+        "{unknown}"
+    );
 }
 
 pub async fn revoking_a_workflow_stops_steps_not_started(client: &Client) {
@@ -233,8 +277,17 @@ pub async fn revoking_a_workflow_stops_steps_not_started(client: &Client) {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     handle.revoke().await.unwrap();
-    let failure = failure_of(handle.get_timeout(Duration::from_secs(10)).await.unwrap_err());
+    let failure = failure_of(
+        handle
+            .get_timeout(Duration::from_secs(10))
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(failure.kind, FailureKind::Cancelled);
     tokio::time::sleep(Duration::from_millis(800)).await;
-    assert_eq!(NEVER_RAN.load(Ordering::SeqCst), never_before, "no step ran after the revoke");
+    assert_eq!(
+        NEVER_RAN.load(Ordering::SeqCst),
+        never_before,
+        "no step ran after the revoke"
+    );
 }

@@ -31,6 +31,8 @@ pub struct Options {
     /// How many `.delay()` calls the end-to-end producer keeps in flight (default: 1 in memory,
     /// where a call never waits; 64 on Redis, where each waits for a round trip).
     pub window: usize,
+    /// A workflow scenario instead of the task scenarios: `chain10` or `chord1000`.
+    pub workflow: Option<String>,
     /// Which scenarios to run (`all`, or a comma-separated list of `enqueue`, `e2e`,
     /// `latency`).
     pub scenarios: Vec<String>,
@@ -46,7 +48,8 @@ impl Options {
 fn usage() -> &'static str {
     "usage: taskq-bench [--backend memory|redis] [--tasks N] [--redis-url URL] \
      [--concurrency N] [--latency-samples N] [--prefill N] \
-     [--window N] [--scenarios all|enqueue,process,e2e,latency]"
+     [--window N] [--scenarios all|enqueue,process,e2e,latency] \
+     [--workflow chain10|chord1000]"
 }
 
 fn parse() -> Result<Options, String> {
@@ -58,6 +61,7 @@ fn parse() -> Result<Options, String> {
         latency_samples: 2_000,
         prefill: 0,
         window: 0,
+        workflow: None,
         scenarios: vec!["all".into()],
     };
     let mut args = std::env::args().skip(1);
@@ -79,6 +83,13 @@ fn parse() -> Result<Options, String> {
             "--latency-samples" => o.latency_samples = number(value()?)?,
             "--prefill" => o.prefill = number(value()?)?,
             "--window" => o.window = number(value()?)?.max(1),
+            "--workflow" => {
+                let w = value()?;
+                if w != "chain10" && w != "chord1000" {
+                    return Err(format!("--workflow: `{w}` is not chain10 or chord1000"));
+                }
+                o.workflow = Some(w);
+            }
             "--scenarios" => {
                 o.scenarios = value()?.split(',').map(|s| s.trim().to_owned()).collect()
             }

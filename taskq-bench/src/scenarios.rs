@@ -172,6 +172,11 @@ pub async fn run(options: &Options) -> Result<(), BoxError> {
         },
     );
     line("worker_concurrency", options.concurrency);
+    if let Some(w) = &options.workflow {
+        workflow(&mut target, options, w).await?;
+        line("peak_rss_mb", format!("{:.1}", peak_rss_mb()));
+        return Ok(());
+    }
     line("producer_window", options.window);
     if options.prefill > 0 {
         prefill(&mut target, options.prefill).await?;
@@ -406,4 +411,59 @@ async fn set_cost_us(conn: redis::aio::MultiplexedConnection, n: usize) -> Resul
     drop(pipes);
     let spent = server_cpu_us(conn).await? - before;
     Ok(spent / (batches * 16) as f64)
+}
+
+/// Workflow scenarios: the latency of a chain of ten no-op steps, one at a time, and the time a
+/// chord of 1,000 members takes from start to its callback's result.
+async fn workflow(target: &mut Target, options: &Options, which: &str) -> Result<(), BoxError> {
+    use taskq::canvas::{chord, group, sequence};
+
+    let client = target.client().await?;
+    let worker = BenchWorker::start(&client, options.concurrency)?;
+    match which {
+        "chain10" => {
+            let rounds = options.latency_samples.clamp(10, 2_000);
+            let mut samples = Vec::with_capacity(rounds);
+            for i in 0..rounds as u64 {
+                let started = Instant::now();
+                let steps = (0..9).map(|_| noop::partial()).collect();
+                let h = noop::new(i).then(sequence(steps)).delay_on(&client).await?;
+                let got = h.get_timeout(Duration::from_secs(60)).await?;
+                if got != i {
+                    return Err(format!("chain10 returned {got}, want {i}").into());
+                }
+                samples.push(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+            }
+            samples.sort_unstable();
+            line("chain10_runs", rounds);
+            line("chain10_latency_p50_us", percentile(&samples, 0.50));
+            line("chain10_latency_p99_us", percentile(&samples, 0.99));
+        }
+        _ => {
+            let mut runs = Vec::new();
+            for _ in 0..3 {
+                let started = Instant::now();
+                let members = (0..1_000u64).map(noop::new).collect::<Vec<_>>();
+                let h = chord(group(members), total::partial())
+                    .delay_on(&client)
+                    .await?;
+                let got = h.get_timeout(Duration::from_secs(300)).await?;
+                if got != (0..1_000u64).sum::<u64>() {
+                    return Err(format!("chord1000 returned {got}").into());
+                }
+                runs.push(started.elapsed().as_secs_f64());
+            }
+            runs.sort_by(f64::total_cmp);
+            line("chord1000_runs", runs.len());
+            line("chord1000_seconds", format!("{:.3}", runs[runs.len() / 2]));
+        }
+    }
+    worker.stop().await?;
+    Ok(())
+}
+
+/// A chord callback: the sum of the members' outputs.
+#[taskq::task(name = "bench.total", queue = "bench")]
+async fn total(values: Vec<u64>) -> u64 {
+    values.iter().sum()
 }

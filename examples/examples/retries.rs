@@ -40,13 +40,10 @@ async fn main() -> Result<(), taskq::Error> {
         started.elapsed()
     );
 
-    let err = too_slow::new()
-        .delay_on(&client)
-        .await?
-        .get()
-        .await
-        .unwrap_err();
-    println!("too_slow: {err}");
+    match too_slow::new().delay_on(&client).await?.get().await {
+        Ok(v) => println!("too_slow: unexpectedly finished with {v}"),
+        Err(err) => println!("too_slow: {err}"),
+    }
 
     let dead = client
         .backend()

@@ -1,4 +1,5 @@
-//! An ETL-like pipeline as a workflow: fetch -> parse -> a group of transforms in parallel ->
+//! An ETL-like pipeline as a workflow: fetch -> parse -> a group of three different transforms
+//! in parallel ->
 //! a chord callback that aggregates them. The compiler checks that each step's output fits the
 //! next step's first argument; the backend counts the group's members, nobody polls.
 //!
@@ -70,10 +71,15 @@ async fn below(records: Vec<Record>, threshold: f64) -> String {
     format!("below {threshold} °C: {}", cold.join(", "))
 }
 
-/// Load: the chord callback, once every transform is done.
+/// Load: the chord callback, once every transform is done; a tuple group's outputs arrive as a
+/// tuple, each typed by its task.
 #[taskq::task(queue = "etl")]
-async fn aggregate(summaries: Vec<String>, source: String) -> Report {
-    Report { source, summaries }
+async fn aggregate(summaries: (String, String, String), source: String) -> Report {
+    let (mean, warmest, cold) = summaries;
+    Report {
+        source,
+        summaries: vec![mean, warmest, cold],
+    }
 }
 
 /// The pipeline, registered by name: `etl.pipeline` can be started with JSON arguments too.
@@ -81,11 +87,11 @@ async fn aggregate(summaries: Vec<String>, source: String) -> Report {
 fn pipeline(source: String) -> impl Canvas<Output = Report> {
     fetch::new(source.clone())
         .then(parse::partial())
-        .then(group(vec![
+        .then(group((
             mean::partial(),
             warmest::partial(),
             below::partial(10.0),
-        ]))
+        )))
         .then(aggregate::partial(source))
 }
 
@@ -104,7 +110,10 @@ async fn main() -> Result<(), taskq::Error> {
     let args = taskq::Payload::encode(&serde_json::json!({ "source": "nowhere" }))
         .map_err(|source| taskq::Error::Encode { what: "arguments", source })?;
     let failed = client.start_workflow("etl.pipeline", args).await?.get().await;
-    println!("a failing source: {}", failed.unwrap_err());
+    match failed {
+        Ok(value) => println!("unexpected: {value}"),
+        Err(e) => println!("a failing source: {e}"),
+    }
 
     worker.shutdown().await?;
     Ok(())

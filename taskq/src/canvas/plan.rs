@@ -304,8 +304,9 @@ impl Plan {
         while let Some(&i) = order.get(k) {
             if let Some(step) = self.steps.get(i as usize) {
                 for e in &step.edges {
-                    if !index.contains_key(&e.to) {
-                        index.insert(e.to, u32::try_from(order.len()).unwrap_or(u32::MAX));
+                    let next = u32::try_from(order.len()).unwrap_or(u32::MAX);
+                    if let std::collections::hash_map::Entry::Vacant(slot) = index.entry(e.to) {
+                        slot.insert(next);
                         order.push(e.to);
                     }
                 }
@@ -361,11 +362,13 @@ fn splice(args: &Payload, arg: &str, value: Value) -> Result<Payload, Error> {
 
 /// The failure a workflow ends with when step `step` fails with `failure`.
 pub(crate) fn step_failure(step: &StepPlan, failure: &TaskFailure) -> TaskFailure {
-    TaskFailure::new(
-        failure.kind,
+    let message = if step.name == step.template.task {
+        format!("workflow step `{}` failed: {}", step.name, failure.message)
+    } else {
         format!(
             "workflow step `{}` (task `{}`) failed: {}",
             step.name, step.template.task, failure.message
-        ),
-    )
+        )
+    };
+    TaskFailure::new(failure.kind, message)
 }

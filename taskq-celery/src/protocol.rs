@@ -102,10 +102,10 @@ pub struct Headers {
     #[serde(default)]
     pub group_index: Option<u64>,
     /// How many times it was retried (0 for the first run).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub retries: u32,
     /// `[hard, soft]` time limits in seconds.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub timelimit: (Option<f64>, Option<f64>),
     /// The first task of the workflow.
     #[serde(default)]
@@ -123,10 +123,10 @@ pub struct Headers {
     #[serde(default)]
     pub origin: Option<String>,
     /// Whether to store no result.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub ignore_result: bool,
     /// How deep `Task.replace` nesting went.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub replaced_task_nesting: u32,
     /// Celery's stamping API.
     #[serde(default)]
@@ -134,6 +134,16 @@ pub struct Headers {
     /// Celery's stamping API.
     #[serde(default)]
     pub stamps: Option<Value>,
+}
+
+/// `null` as the type's default: Celery writes `null` for options nobody set
+/// (`send_task` leaves `ignore_result` null).
+fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// Where the message was routed.

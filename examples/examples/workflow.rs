@@ -40,8 +40,13 @@ fn parse(csv: String) -> Result<Vec<Record>, String> {
         .skip(1)
         .map(|line| {
             let (city, c) = line.split_once(',').ok_or(format!("bad line `{line}`"))?;
-            let celsius = c.parse().map_err(|e| format!("bad number in `{line}`: {e}"))?;
-            Ok(Record { city: city.into(), celsius })
+            let celsius = c
+                .parse()
+                .map_err(|e| format!("bad number in `{line}`: {e}"))?;
+            Ok(Record {
+                city: city.into(),
+                celsius,
+            })
         })
         .collect()
 }
@@ -56,7 +61,9 @@ async fn mean(records: Vec<Record>) -> String {
 /// Transform, in parallel: the warmest city.
 #[taskq::task(queue = "etl")]
 async fn warmest(records: Vec<Record>) -> String {
-    let w = records.iter().max_by(|a, b| a.celsius.total_cmp(&b.celsius));
+    let w = records
+        .iter()
+        .max_by(|a, b| a.celsius.total_cmp(&b.celsius));
     format!("warmest {}", w.map_or("none", |r| r.city.as_str()))
 }
 
@@ -100,16 +107,29 @@ async fn main() -> Result<(), taskq::Error> {
     let client = taskq::Client::memory();
     let worker = taskq::Worker::builder().client(client.clone()).spawn()?;
 
-    let report = pipeline::new("sample".into()).delay_on(&client).await?.get().await?;
+    let report = pipeline::new("sample".into())
+        .delay_on(&client)
+        .await?
+        .get()
+        .await?;
     println!("report for `{}`:", report.source);
     for line in &report.summaries {
         println!("  {line}");
     }
 
     // The same workflow by name, with JSON arguments, as an HTTP handler or a CLI would start it.
-    let args = taskq::Payload::encode(&serde_json::json!({ "source": "nowhere" }))
-        .map_err(|source| taskq::Error::Encode { what: "arguments", source })?;
-    let failed = client.start_workflow("etl.pipeline", args).await?.get().await;
+    let args =
+        taskq::Payload::encode(&serde_json::json!({ "source": "nowhere" })).map_err(|source| {
+            taskq::Error::Encode {
+                what: "arguments",
+                source,
+            }
+        })?;
+    let failed = client
+        .start_workflow("etl.pipeline", args)
+        .await?
+        .get()
+        .await;
     match failed {
         Ok(value) => println!("unexpected: {value}"),
         Err(e) => println!("a failing source: {e}"),

@@ -27,8 +27,8 @@ fn positional_call_decodes() {
     assert_eq!(body.args, vec![json!(2), json!(3)]);
     assert!(body.kwargs.is_empty());
     assert_eq!(body.embed.chain, None);
-    let mapped = protocol::map_args("tasks.add", &["a", "b"], body.args, body.kwargs)
-        .expect("fits");
+    let mapped =
+        protocol::map_args("tasks.add", &["a", "b"], body.args, body.kwargs).expect("fits");
     assert_eq!(Value::Object(mapped), json!({"a": 2, "b": 3}));
 }
 

@@ -18,5 +18,19 @@ if ! command -v redis-server >/dev/null 2>&1; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
 fi
 
+# The taskq-celery tests run real Python Celery (pinned versions) from a virtual environment.
+reqs=taskq-celery/python/requirements.txt
+if [ -f "$reqs" ] && ! cmp -s "$reqs" .venv/.taskq-celery-requirements 2>/dev/null; then
+  if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    echo "installing python3-venv (the Celery tests create a virtual environment)..."
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
+  fi
+  echo "installing the pinned Celery into .venv..."
+  python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check -r "$reqs"
+  cp "$reqs" .venv/.taskq-celery-requirements
+fi
+
 cargo test --workspace --all-targets "$@"
 cargo test --workspace --doc "$@"

@@ -195,12 +195,29 @@ pub async fn run(options: &Options) -> Result<(), BoxError> {
         if options.wants("e2e") {
             let conn = target.redis().await?;
             let before = match &conn {
-                Some(c) => Some(server_cpu_us(c.clone()).await?),
+                Some(c) => Some((
+                    server_cpu_us(c.clone()).await?,
+                    server_calls(c.clone()).await?,
+                )),
                 None => None,
             };
             end_to_end(&client, options.tasks, options.window).await?;
-            if let (Some(c), Some(before)) = (&conn, before) {
+            if let (Some(c), Some((before, calls_before))) = (&conn, before) {
                 let task_cpu = (server_cpu_us(c.clone()).await? - before) / options.tasks as f64;
+                let calls = server_calls(c.clone()).await?;
+                let per_task = |name: &str| {
+                    let after = calls.get(name).copied().unwrap_or(0);
+                    let prior = calls_before.get(name).copied().unwrap_or(0);
+                    after.saturating_sub(prior) as f64 / options.tasks as f64
+                };
+                line(
+                    "redis_script_calls_per_task",
+                    format!("{:.3}", per_task("evalsha")),
+                );
+                line(
+                    "redis_commands_per_task",
+                    format!("{:.2}", calls.keys().map(|k| per_task(k)).sum::<f64>()),
+                );
                 let set_cpu = set_cost_us(c.clone(), options.tasks.max(50_000)).await?;
                 line("redis_cpu_us_per_task", format!("{task_cpu:.2}"));
                 line("redis_cpu_us_per_set", format!("{set_cpu:.3}"));
@@ -383,6 +400,28 @@ async fn server_cpu_us(mut conn: redis::aio::MultiplexedConnection) -> Result<f6
         .filter_map(|l| l.split(':').nth(1)?.trim().parse::<f64>().ok())
         .sum();
     Ok(seconds * 1e6)
+}
+
+/// Calls per command so far, from `INFO commandstats` (calls made inside scripts included).
+async fn server_calls(
+    mut conn: redis::aio::MultiplexedConnection,
+) -> Result<std::collections::HashMap<String, u64>, BoxError> {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut conn)
+        .await?;
+    Ok(info
+        .lines()
+        .filter_map(|l| {
+            let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
+            let calls = rest
+                .split(',')
+                .find_map(|kv| kv.strip_prefix("calls="))?
+                .parse::<u64>()
+                .ok()?;
+            Some((name.to_owned(), calls))
+        })
+        .collect())
 }
 
 /// The server CPU one plain `SET` costs, pipelined 16 deep, measured now (same server, same

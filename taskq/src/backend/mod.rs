@@ -106,6 +106,14 @@ pub trait Backend: Send + Sync + 'static {
     /// The backend's name, for logs (`memory`, `redis`).
     fn name(&self) -> &'static str;
 
+    /// How long a busy worker may wait to gather a larger batch into one `fetch` or `complete`
+    /// call. Zero (the default) for an in-process backend, where a call costs next to nothing;
+    /// a network backend whose server pays per call returns a few hundred microseconds. Idle
+    /// workers never wait: it applies only while every fetch comes back full.
+    fn batch_linger(&self) -> Duration {
+        Duration::ZERO
+    }
+
     /// Stores messages: ready ones in their queue by priority, ones with a future `eta` as
     /// delayed.
     async fn publish(&self, batch: Vec<Envelope>) -> Result<(), BackendError>;

@@ -537,7 +537,7 @@ async fn run_worker(
         "worker started"
     );
 
-    let acker = tokio::spawn(acker(backend.clone(), ack_rx));
+    let acker = tokio::spawn(acker(backend.clone(), ack_rx, backend.batch_linger()));
     let extender_stop = CancellationToken::new();
     let extender = tokio::spawn(extender(
         shared.clone(),
@@ -546,6 +546,8 @@ async fn run_worker(
     ));
 
     let slots = Arc::new(Semaphore::new(settings.concurrency));
+    let linger = backend.batch_linger();
+    let mut busy = false;
     let tracker = TaskTracker::new();
     let mut failures = 0u32;
 
@@ -565,6 +567,18 @@ async fn run_worker(
             match slots.clone().try_acquire_owned() {
                 Ok(p) => permits.push(p),
                 Err(_) => break,
+            }
+        }
+        // Busy (the last fetch came back full): wait a moment for more slots to free up, so
+        // that one call fetches many tasks rather than one call per freed slot.
+        if busy && !linger.is_zero() {
+            let target = settings.prefetch.min((settings.concurrency / 2).max(1));
+            let until = tokio::time::Instant::now() + linger;
+            while permits.len() < target {
+                match tokio::time::timeout_at(until, slots.clone().acquire_owned()).await {
+                    Ok(Ok(p)) => permits.push(p),
+                    _ => break,
+                }
             }
         }
         let request = FetchRequest {
@@ -594,6 +608,7 @@ async fn run_worker(
                 continue;
             }
         };
+        busy = !deliveries.is_empty() && deliveries.len() == permits.len();
         permits.truncate(deliveries.len());
         for (delivery, permit) in deliveries.into_iter().zip(permits) {
             let shared = shared.clone();
@@ -657,9 +672,24 @@ fn reconnect_delay(failures: u32) -> Duration {
 async fn acker(
     backend: Arc<dyn crate::backend::Backend>,
     mut rx: mpsc::UnboundedReceiver<Completion>,
+    linger: Duration,
 ) {
+    const MAX: usize = 512;
     let mut batch = Vec::with_capacity(256);
-    while rx.recv_many(&mut batch, 512).await > 0 {
+    let mut last = 0usize;
+    while rx.recv_many(&mut batch, MAX).await > 0 {
+        // Under load (the previous batch had company), let more completions arrive before
+        // paying for a call.
+        if !linger.is_zero() && last > 1 && batch.len() < 64 {
+            tokio::time::sleep(linger).await;
+            while batch.len() < MAX {
+                match rx.try_recv() {
+                    Ok(c) => batch.push(c),
+                    Err(_) => break,
+                }
+            }
+        }
+        last = batch.len();
         let mut failures = 0u32;
         loop {
             match backend.complete(batch.clone()).await {

@@ -1,0 +1,140 @@
+//! rusty-celery (crate `celery` 0.5) with its Redis broker, as its docs teach: `#[celery::task]`,
+//! `celery::app!`, `send_task`, `consume_from`.
+//!
+//! Settings: `prefetch_count` = the concurrency (its Redis broker runs at most that many tasks
+//! at once), `acks_late` off (default: ack before running, the fast path). rusty-celery has no
+//! result backend, so each task increments a counter in Redis (and the latency task pushes its
+//! figure to a list); completion is read from there.
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use celery::prelude::*;
+use futures_util::StreamExt;
+
+use super::run::{rate, wall_ns, watch_counter, BoxError, Ctx};
+
+const QUEUE: &str = "cmp-rcelery";
+const DONE: &str = "cmp:rcelery:done";
+const LATENCY: &str = "cmp:rcelery:latency";
+const WAIT: Duration = Duration::from_secs(600);
+
+static CONN: OnceLock<redis::aio::MultiplexedConnection> = OnceLock::new();
+
+async fn record(cmd: redis::Cmd) -> TaskResult<()> {
+    let mut c = CONN
+        .get()
+        .cloned()
+        .ok_or_else(|| TaskError::UnexpectedError("no redis connection".into()))?;
+    cmd.query_async::<()>(&mut c)
+        .await
+        .map_err(|e| TaskError::UnexpectedError(e.to_string()))
+}
+
+/// A no-op task: returns `n` and counts itself done.
+#[celery::task(name = "cmp.rc_noop")]
+async fn rc_noop(n: u64) -> TaskResult<u64> {
+    record(redis::cmd("INCR").arg(DONE).clone()).await?;
+    Ok(n)
+}
+
+/// Reports how long after `sent_ns` it started.
+#[celery::task(name = "cmp.rc_stamp")]
+async fn rc_stamp(sent_ns: u64) -> TaskResult<u64> {
+    let d = wall_ns().saturating_sub(sent_ns);
+    record(redis::cmd("RPUSH").arg(LATENCY).arg(d).clone()).await?;
+    Ok(d)
+}
+
+async fn app(url: &str, prefetch: u16) -> Result<Arc<celery::Celery>, BoxError> {
+    Ok(celery::app!(
+        broker = RedisBroker { url.to_owned() },
+        tasks = [rc_noop, rc_stamp],
+        task_routes = ["*" => QUEUE],
+        prefetch_count = prefetch,
+        acks_late = false,
+    )
+    .await?)
+}
+
+/// The worker process.
+pub async fn worker(url: &str, concurrency: usize) -> Result<(), BoxError> {
+    let client = redis::Client::open(url)?;
+    let _ = CONN.set(client.get_multiplexed_async_connection().await?);
+    let app = app(url, u16::try_from(concurrency).unwrap_or(u16::MAX)).await?;
+    app.consume_from(&[QUEUE]).await?;
+    Ok(())
+}
+
+pub async fn enqueue(ctx: &Ctx, n: usize) -> Result<f64, BoxError> {
+    let app = app(&ctx.url, 16).await?;
+    let started = Instant::now();
+    for i in 0..n as u64 {
+        app.send_task(rc_noop::new(i).with_queue("cmp-rcelery-enqueue"))
+            .await?;
+    }
+    Ok(rate(n, started.elapsed()))
+}
+
+async fn counter(ctx: &Ctx) -> Result<u64, BoxError> {
+    let mut c = ctx.redis().await?;
+    let v: Option<u64> = redis::cmd("GET").arg(DONE).query_async(&mut c).await?;
+    Ok(v.unwrap_or(0))
+}
+
+async fn send_all(app: &Arc<celery::Celery>, n: usize) -> Result<(), BoxError> {
+    let mut sends = futures_util::stream::iter(0..n as u64)
+        .map(|i| {
+            let app = app.clone();
+            async move { app.send_task(rc_noop::new(i)).await }
+        })
+        .buffered(64);
+    while let Some(r) = sends.next().await {
+        r?;
+    }
+    Ok(())
+}
+
+pub async fn process(ctx: &Ctx, n: usize, concurrency: usize) -> Result<(f64, f64), BoxError> {
+    let app = app(&ctx.url, 16).await?;
+    send_all(&app, n).await?;
+    let mut worker = ctx.spawn_worker("rusty_celery", concurrency)?;
+    let (first, last) = watch_counter(&mut worker, 0, n as u64, WAIT, || counter(ctx)).await?;
+    let rss = worker.peak_rss_mb();
+    Ok((rate(n - 1, last - first), rss))
+}
+
+pub async fn end_to_end(ctx: &Ctx, n: usize, concurrency: usize) -> Result<f64, BoxError> {
+    let app = app(&ctx.url, 16).await?;
+    let mut worker = ctx.spawn_worker("rusty_celery", concurrency)?;
+    app.send_task(rc_noop::new(7)).await?;
+    watch_counter(&mut worker, 0, 1, WAIT, || counter(ctx)).await?;
+    let started = Instant::now();
+    let producer = {
+        let app = app.clone();
+        tokio::spawn(async move { send_all(&app, n).await.map_err(|e| e.to_string()) })
+    };
+    let (_, last) = watch_counter(&mut worker, 1, n as u64 + 1, WAIT, || counter(ctx)).await?;
+    producer.await??;
+    Ok(rate(n, last - started))
+}
+
+pub async fn latency(ctx: &Ctx, samples: usize, concurrency: usize) -> Result<Vec<u64>, BoxError> {
+    let app = app(&ctx.url, 16).await?;
+    let _worker = ctx.spawn_worker("rusty_celery", concurrency)?;
+    let mut c = ctx.redis().await?;
+    let mut out = Vec::with_capacity(samples + 1);
+    for _ in 0..=samples {
+        app.send_task(rc_stamp::new(wall_ns())).await?;
+        let got: Option<(String, u64)> = redis::cmd("BLPOP")
+            .arg(LATENCY)
+            .arg(30)
+            .query_async(&mut c)
+            .await?;
+        let (_, d) = got.ok_or("timeout: no latency sample within 30 s")?;
+        out.push(d);
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    out.remove(0);
+    Ok(out)
+}

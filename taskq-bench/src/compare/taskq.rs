@@ -1,0 +1,132 @@
+//! taskq on Redis, through its public API: `#[taskq::task]`, `.delay_on()`, handles, and a
+//! `Worker` in a worker process of its own.
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use taskq::{Client, Worker};
+
+use super::run::{rate, wall_ns, BoxError, Ctx};
+
+const WAIT: Duration = Duration::from_secs(600);
+
+/// A no-op task: returns its argument (the result is stored and checked).
+#[taskq::task(name = "cmp.noop", queue = "cmp")]
+async fn noop(n: u64) -> u64 {
+    n
+}
+
+/// Returns how long after `sent_ns` (wall clock) it started.
+#[taskq::task(name = "cmp.stamp", queue = "cmp")]
+async fn stamp(sent_ns: u64) -> u64 {
+    wall_ns().saturating_sub(sent_ns)
+}
+
+/// The worker process: serves `cmp` at `concurrency` until killed.
+pub async fn worker(url: &str, concurrency: usize) -> Result<(), BoxError> {
+    let client = Client::connect(url).await?;
+    let _handle = Worker::builder()
+        .client(client)
+        .queues(["cmp"])
+        .concurrency(concurrency)
+        .spawn()?;
+    std::future::pending::<()>().await;
+    Ok(())
+}
+
+/// One producer, one `.delay()` awaited at a time, on a queue nobody serves.
+pub async fn enqueue(ctx: &Ctx, n: usize) -> Result<f64, BoxError> {
+    let client = Client::connect(&ctx.url).await?;
+    let started = Instant::now();
+    for i in 0..n as u64 {
+        noop::new(i)
+            .queue("cmp-enqueue")
+            .ignore_result()
+            .delay_on(&client)
+            .await?;
+    }
+    Ok(rate(n, started.elapsed()))
+}
+
+/// N tasks queued first, then one worker process drains them; every result read back in order.
+/// Timed from the first result to the last (worker start-up excluded, as for every system).
+pub async fn process(ctx: &Ctx, n: usize, concurrency: usize) -> Result<(f64, f64), BoxError> {
+    let client = Client::connect(&ctx.url).await?;
+    let ids: Vec<u64> = (0..n as u64).collect();
+    let mut handles = Vec::with_capacity(n);
+    for chunk in ids.chunks(1_000) {
+        handles.extend(client.send_many(chunk.iter().map(|i| noop::new(*i))).await?);
+    }
+    let worker = ctx.spawn_worker("taskq", concurrency)?;
+    let mut handles = handles.into_iter().enumerate();
+    let mut first = None;
+    for (i, h) in handles.by_ref() {
+        let got = h.get_timeout(WAIT).await?;
+        if got != i as u64 {
+            return Err(format!("task {i} returned {got}").into());
+        }
+        if first.is_none() {
+            first = Some(Instant::now());
+        }
+    }
+    let elapsed = first.map_or(Duration::ZERO, |f| f.elapsed());
+    let rss = worker.peak_rss_mb();
+    drop(worker);
+    Ok((rate(n - 1, elapsed), rss))
+}
+
+/// Producer and worker together: up to 64 `.delay()` calls in flight, every handle awaited
+/// and its value checked.
+pub async fn end_to_end(ctx: &Ctx, n: usize, concurrency: usize) -> Result<f64, BoxError> {
+    let client = Client::connect(&ctx.url).await?;
+    let _worker = ctx.spawn_worker("taskq", concurrency)?;
+    // Ready: one task through.
+    noop::new(7).delay_on(&client).await?.get_timeout(WAIT).await?;
+    let started = Instant::now();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
+    let producer = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            let mut sends = futures_util::stream::iter(0..n as u64)
+                .map(|i| {
+                    let client = client.clone();
+                    async move { noop::new(i).delay_on(&client).await.map(|h| (i, h)) }
+                })
+                .buffered(64);
+            while let Some(sent) = sends.next().await {
+                if tx.send(sent?).await.is_err() {
+                    break;
+                }
+            }
+            Ok::<(), taskq::Error>(())
+        })
+    };
+    let mut done = 0usize;
+    while let Some((i, h)) = rx.recv().await {
+        let got = h.get_timeout(WAIT).await?;
+        if got != i {
+            return Err(format!("task {i} returned {got}").into());
+        }
+        done += 1;
+    }
+    producer.await??;
+    let elapsed = started.elapsed();
+    if done != n {
+        return Err(format!("only {done} of {n} tasks completed").into());
+    }
+    Ok(rate(n, elapsed))
+}
+
+/// Enqueue -> start, one task at a time with an idle worker: the task reports it.
+pub async fn latency(ctx: &Ctx, samples: usize, concurrency: usize) -> Result<Vec<u64>, BoxError> {
+    let client = Client::connect(&ctx.url).await?;
+    let _worker = ctx.spawn_worker("taskq", concurrency)?;
+    stamp::new(wall_ns()).delay_on(&client).await?.get_timeout(WAIT).await?;
+    let mut out = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let h = stamp::new(wall_ns()).delay_on(&client).await?;
+        out.push(h.get_timeout(WAIT).await?);
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    Ok(out)
+}

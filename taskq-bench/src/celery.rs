@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use taskq::{BoxError, Worker};
-use taskq_celery::protocol::{self, Body, Outgoing};
+use taskq_celery::protocol;
 use taskq_celery::testing::{python, PythonWorker};
 use taskq_redis::testing::RedisServer;
 
@@ -70,13 +70,23 @@ pub async fn run(options: &Options) -> Result<(), BoxError> {
     handle.shutdown().await?;
     runtime.shutdown_background();
     line("tasks", n_rust);
-    line("end_to_end_tasks_per_s", format!("{:.0}", n_rust as f64 / rust.as_secs_f64()));
+    line(
+        "end_to_end_tasks_per_s",
+        format!("{:.0}", n_rust as f64 / rust.as_secs_f64()),
+    );
 
-    // Python worker: prefork with one process per core, Celery's default.
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()).to_string();
+    // Python worker: Celery's defaults (prefork, one process per core, prefetch 4).
+    let cores = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .to_string();
     let url = redis_url.clone();
     let py = tokio::task::spawn_blocking(move || {
-        PythonWorker::start_with(&url, QUEUE, &["--pool=prefork", "-c", &cores], &[])
+        PythonWorker::start_with(
+            &url,
+            QUEUE,
+            &["--pool=prefork", "-c", &cores],
+            &[("CELERY_PREFETCH", "4")],
+        )
     })
     .await?;
     let python_time = timed(&mut conn, n_python).await?;
@@ -96,18 +106,8 @@ async fn timed(
 ) -> Result<Duration, BoxError> {
     let () = redis::cmd("FLUSHDB").query_async(conn).await?;
     let mut messages = Vec::with_capacity(n);
-    for i in 0..n {
-        let message = protocol::build(Outgoing {
-            id: uuid_v4(),
-            task: "tasks.noop".into(),
-            queue: QUEUE.into(),
-            body: Body {
-                args: vec![serde_json::Value::from(i as u64)],
-                ..Body::default()
-            },
-            ..Outgoing::default()
-        })?;
-        messages.push(message.to_json()?);
+    for i in 0..n as u64 {
+        messages.push(protocol::call("tasks.noop", QUEUE, (i,))?.to_json()?);
     }
     let started = Instant::now();
     for chunk in messages.chunks(1_000) {
@@ -159,8 +159,4 @@ async fn count_results(conn: &mut redis::aio::MultiplexedConnection) -> Result<u
         }
         cursor = next;
     }
-}
-
-fn uuid_v4() -> String {
-    taskq::TaskId::new().to_string()
 }

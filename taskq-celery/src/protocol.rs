@@ -500,6 +500,29 @@ fn origin() -> String {
     format!("taskq{}@{host}", std::process::id())
 }
 
+/// A message calling `task` with positional `args` on kombu queue `queue`, with a fresh id and
+/// every other option at Celery's default: what `app.send_task(task, args, queue=queue)` sends.
+///
+/// # Errors
+/// [`CeleryError::Json`] if the arguments do not serialize.
+pub fn call(task: &str, queue: &str, args: impl Serialize) -> Result<Message, CeleryError> {
+    let args = match serde_json::to_value(args).map_err(CeleryError::Json)? {
+        Value::Array(a) => a,
+        Value::Null => Vec::new(),
+        other => vec![other],
+    };
+    build(Outgoing {
+        id: uuid::Uuid::new_v4().to_string(),
+        task: task.to_owned(),
+        queue: queue.to_owned(),
+        body: Body {
+            args,
+            ..Body::default()
+        },
+        ..Outgoing::default()
+    })
+}
+
 /// The message for a taskq envelope, on kombu queue `queue`.
 pub fn from_envelope(env: &Envelope, queue: &str) -> Result<Message, CeleryError> {
     let (args, kwargs) = split_args(&env.args)?;

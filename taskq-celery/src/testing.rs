@@ -187,6 +187,20 @@ impl PythonWorker {
     /// # Panics
     /// If it does not start within 60 s.
     pub fn start(redis_url: &str, queues: &str, extra_env: &[(&str, &str)]) -> Self {
+        Self::start_with(redis_url, queues, &["--pool=solo"], extra_env)
+    }
+
+    /// Like [`start`](Self::start), with other worker options (`--pool=prefork`, `-c 2`, ...)
+    /// instead of `--pool=solo`.
+    ///
+    /// # Panics
+    /// As [`start`](Self::start).
+    pub fn start_with(
+        redis_url: &str,
+        queues: &str,
+        options: &[&str],
+        extra_env: &[(&str, &str)],
+    ) -> Self {
         let log = std::env::temp_dir().join(format!(
             "taskq-celery-worker-{}-{}.log",
             std::process::id(),
@@ -204,7 +218,6 @@ impl PythonWorker {
             "-A",
             "celery_tasks",
             "worker",
-            "--pool=solo",
             "--without-heartbeat",
             "--without-mingle",
             "--without-gossip",
@@ -214,6 +227,7 @@ impl PythonWorker {
             "-n",
         ])
         .arg(format!("py-{}@localhost", uuid::Uuid::new_v4().simple()))
+        .args(options)
         .stdin(Stdio::null())
         .stdout(file)
         .stderr(err);

@@ -43,6 +43,15 @@ async fn fail(why: String) -> Result<i64, String> {
     Err(format!("rust says no: {why}"))
 }
 
+/// Fails on its first two attempts; Celery counts them in the `retries` header.
+#[taskq::task(name = "tasks.flaky", queue = "rs", retries = 2, backoff = "100ms")]
+async fn flaky(ctx: taskq::Context, word: String) -> Result<String, String> {
+    if ctx.attempt() < 3 {
+        return Err(format!("attempt {} failed", ctx.attempt()));
+    }
+    Ok(format!("{word} after {} retries", ctx.attempt() - 1))
+}
+
 #[taskq::task(name = "tasks.record", queue = "shared")]
 async fn record(n: u64) -> u64 {
     let mut conn = task_redis()
@@ -113,6 +122,13 @@ try:
     out["too_many"] = None
 except Exception as e:
     out["too_many"] = str(e)
+out["flaky"] = call("tasks.flaky", "ok").get(timeout=20)
+r = app.send_task("tasks.add", args=(1, 1), queue="rs", expires=-1)
+try:
+    r.get(timeout=20)
+    out["expired"] = None
+except Exception as e:
+    out["expired"] = [type(e).__name__, r.state]
 start = time.time()
 r = app.send_task("tasks.add", args=(20, 22), queue="rs", countdown=2)
 out["countdown"] = r.get(timeout=20)
@@ -140,6 +156,8 @@ print(json.dumps(out))
             .is_some_and(|s| s.contains("takes 2 positional argument")),
         "{out}"
     );
+    assert_eq!(out["flaky"], "ok after 2 retries");
+    assert_eq!(out["expired"], json!(["TaskRevokedError", "REVOKED"]));
     assert_eq!(out["countdown"], 42);
     assert!(
         out["countdown_waited"].as_f64().is_some_and(|s| s >= 1.9),

@@ -392,6 +392,39 @@ struct Round {
     popped: usize,
 }
 
+/// A fetch round on its way to the fetch that asked for it. If nobody takes it out (the fetch
+/// was dropped, even after the channel accepted it), dropping it hands its leases back.
+struct Unclaimed {
+    round: Option<Round>,
+    inner: Arc<Inner>,
+}
+
+impl Unclaimed {
+    fn take(mut self) -> Option<Round> {
+        self.round.take()
+    }
+}
+
+impl Drop for Unclaimed {
+    fn drop(&mut self) {
+        let Some(round) = self.round.take() else {
+            return;
+        };
+        if round.deliveries.is_empty() {
+            return;
+        }
+        let leases: Vec<Lease> = round.deliveries.into_iter().map(|d| d.lease).collect();
+        let inner = self.inner.clone();
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                if let Err(e) = inner.release(leases).await {
+                    tracing::warn!(error = %e, "could not hand back an abandoned fetch; its leases will expire");
+                }
+            });
+        }
+    }
+}
+
 impl Inner {
     fn keys(&self, queue: &str) -> QueueKeys {
         QueueKeys::new(&self.prefix, queue)
@@ -1014,14 +1047,18 @@ impl Backend for RedisBackend {
             let (max, lease) = (req.max, req.lease);
             tokio::spawn(async move {
                 let round = inner.fetch_round(&queues, max, lease).await;
-                if let Err(Ok(round)) = tx.send(round) {
-                    let leases = round.deliveries.into_iter().map(|d| d.lease).collect();
-                    if let Err(e) = inner.release(leases).await {
-                        tracing::warn!(error = %e, "could not hand back an abandoned fetch; its leases will expire");
-                    }
-                }
+                // Whether the send fails (the fetch is gone) or the value is dropped unread in
+                // the channel (the fetch went away just after), `Unclaimed` hands it back.
+                let _ = tx.send(round.map(|r| Unclaimed {
+                    round: Some(r),
+                    inner,
+                }));
             });
-            let round = rx.await.map_err(|_| BackendError::Closed(BACKEND))??;
+            let round = rx
+                .await
+                .map_err(|_| BackendError::Closed(BACKEND))??
+                .take()
+                .ok_or(BackendError::Closed(BACKEND))?;
             if !round.deliveries.is_empty() {
                 return Ok(round.deliveries);
             }

@@ -391,9 +391,14 @@ async fn a_fetch_dropped_mid_flight_hands_its_tasks_back() {
         lease: Duration::from_secs(60),
         wait: Duration::ZERO,
     };
-    // Dropped almost at once: whatever the script leased meanwhile must come back.
+    // Dropped almost at once: whatever the script leased meanwhile must come back. A fetch
+    // that did finish in time hands its deliveries to us: give those back as a worker would.
     for _ in 0..20 {
-        let _ = tokio::time::timeout(Duration::from_micros(50), b.fetch(req)).await;
+        if let Ok(Ok(got)) = tokio::time::timeout(Duration::from_micros(50), b.fetch(req)).await {
+            b.release(got.into_iter().map(|d| d.lease).collect())
+                .await
+                .expect("release");
+        }
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let stats = b.queue_stats("drop").await.expect("stats");

@@ -132,6 +132,13 @@
 //!   `priority_steps` are not supported.
 //! - **Custom task ids** that are not UUIDs run fine (their result key keeps the id); Rust
 //!   handles see them as a UUID v5 derived from the id.
+//! - **Tasks a worker does not know**: a Rust worker that takes a message for a task it does not
+//!   serve fails it (`FAILURE`, like Celery's `NotRegistered` handling, which also discards the
+//!   message) and keeps it in its dead letters. Give Python-only tasks queues that Rust workers
+//!   do not consume, as with any mixed Celery fleet.
+//! - **Result waiting** opens one pub/sub connection per waiting call (as `AsyncResult.get()`
+//!   subscribes per result); fine for request/response use, costly for thousands of concurrent
+//!   waiters in one process.
 //! - **Lease fencing** is per process: Celery messages carry no attempt counter, so a message
 //!   restored while a stalled Rust worker still runs it can run twice (as in Celery).
 //!

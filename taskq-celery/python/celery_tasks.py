@@ -48,3 +48,8 @@ def record(n):
 @app.task(name="tasks.noop")
 def noop(n):
     return n
+
+
+@app.task(name="tasks.slow_square")
+def slow_square(x):
+    return x * x

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use taskq::{Client, Worker, WorkerHandle};
-use taskq_celery::testing::{run_python, RedisServer};
+use taskq_celery::testing::{run_python, PythonWorker, RedisServer};
 use taskq_celery::CeleryBackend;
 
 /// The Redis URL the task writes its marker to: set by the test, or, in the child worker,
@@ -70,9 +70,9 @@ async fn child_worker_for_the_kill_test() {
     let _ = worker.join().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_rust_workers_message_is_restored_and_completed() {
-    let server = RedisServer::start();
+/// Sends `tasks.slow_square(12)` from Python to a child Rust worker, kills the child with
+/// SIGKILL while the task runs, and returns the task id.
+async fn killed_mid_task(server: &RedisServer) -> String {
     let url = format!(
         "celery+redis://127.0.0.1:{}/0?visibility_timeout=2",
         server.port()
@@ -114,6 +114,17 @@ print(app.send_task("tasks.slow_square", args=(12,), queue="crash").id)
     }
     child.kill().expect("kill -9 the child worker");
     let _ = child.wait();
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_rust_workers_message_is_restored_and_completed() {
+    let server = RedisServer::start();
+    let url = format!(
+        "celery+redis://127.0.0.1:{}/0?visibility_timeout=2",
+        server.port()
+    );
+    let id = killed_mid_task(&server).await;
 
     // A second Rust worker restores it after the visibility timeout and runs it.
     let _ = TASK_REDIS.set(server.url());
@@ -131,4 +142,27 @@ print(app.send_task("tasks.slow_square", args=(12,), queue="crash").id)
         redis::from_redis_value(server.query(&["HLEN", "unacked"]).expect("hlen")).expect("int");
     assert_eq!(unacked, 0);
     worker.shutdown().await.expect("worker stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_worker_restores_what_a_killed_rust_worker_took() {
+    let server = RedisServer::start();
+    let id = killed_mid_task(&server).await;
+    // kombu's own restore_visible reads the `unacked` entry the Rust worker wrote.
+    let python = tokio::task::spawn_blocking({
+        let url = server.url();
+        move || PythonWorker::start(&url, "crash", &[("CELERY_VISIBILITY_TIMEOUT", "2")])
+    })
+    .await
+    .expect("python worker");
+    let client = client(&format!("celery+redis://127.0.0.1:{}/0", server.port())).await;
+    let handle = client.result::<i64>(id.parse().expect("a uuid"));
+    let value = handle.get_timeout(Duration::from_secs(40)).await;
+    assert_eq!(
+        value.ok(),
+        Some(144),
+        "python worker log:\n{}",
+        python.log()
+    );
+    drop(python);
 }

@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::{AsyncCommands, AsyncConnectionConfig, RedisError, Script};
 use serde_json::{json, Value};
@@ -108,6 +107,7 @@ struct Inner {
     config: Config,
     client: redis::Client,
     conn: ConnectionManager,
+    results: Arc<crate::results::Subscriptions>,
     inflight: Mutex<HashMap<TaskId, Inflight>>,
     blocking: Mutex<Vec<MultiplexedConnection>>,
     last_restore: Mutex<Option<Instant>>,
@@ -151,10 +151,12 @@ impl CeleryBackend {
         let conn = ConnectionManager::new_with_config(client.clone(), manager_config)
             .await
             .map_err(unavailable)?;
+        let results = crate::results::Subscriptions::new(client.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
                 client,
+                results,
                 conn,
                 inflight: Mutex::new(HashMap::new()),
                 blocking: Mutex::new(Vec::new()),
@@ -1222,35 +1224,35 @@ impl Backend for CeleryBackend {
         id: TaskId,
         timeout: Option<Duration>,
     ) -> Result<Option<Outcome>, BackendError> {
-        let key = meta::key(&id.to_string());
+        let channel = meta::key(&id.to_string());
         // As Celery's AsyncResult.get(): subscribe to the result's channel, then read the key,
-        // so a result stored in between is not missed.
-        let mut pubsub = self
-            .inner
-            .client
-            .get_async_pubsub()
-            .await
-            .map_err(command_error)?;
-        pubsub.subscribe(&key).await.map_err(command_error)?;
-        if let Some(outcome) = self
-            .get_meta(&id.to_string())
-            .await?
-            .and_then(|m| m.outcome())
-        {
-            return Ok(Some(outcome));
-        }
-        let mut stream = pubsub.on_message();
+        // so a result stored in between is not missed; one subscription connection per backend.
         let wait = async {
-            while let Some(msg) = stream.next().await {
-                let text: String = match msg.get_payload() {
-                    Ok(t) => t,
-                    Err(_) => continue,
-                };
-                if let Some(outcome) = meta::parse(&text).and_then(|m| m.outcome()) {
+            loop {
+                let mut waiter = self
+                    .inner
+                    .results
+                    .watch(&channel)
+                    .await
+                    .map_err(command_error)?;
+                if let Some(outcome) = self
+                    .get_meta(&id.to_string())
+                    .await?
+                    .and_then(|m| m.outcome())
+                {
                     return Ok(Some(outcome));
                 }
+                match (&mut waiter.rx).await {
+                    Ok(text) => {
+                        if let Some(outcome) = meta::parse(&text).and_then(|m| m.outcome()) {
+                            return Ok(Some(outcome));
+                        }
+                        // STARTED, RETRY, PROGRESS: not final; watch again.
+                    }
+                    // The subscription connection dropped: subscribe again, read again.
+                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                }
             }
-            Err(BackendError::Closed(BACKEND))
         };
         match timeout {
             Some(t) => match tokio::time::timeout(t, wait).await {

@@ -65,7 +65,8 @@
 //! - **Results.** `celery-task-meta-<id>` with `status`, `result`, `traceback`, `children`,
 //!   `date_done`, `task_id` (and `parent_id`, `group_id`), kept for `result_expires` (a day),
 //!   published on the same channel, which is what `AsyncResult.get()` waits on. Rust waiters do
-//!   the same: subscribe, then read. `ignore_result` stores and publishes nothing.
+//!   the same: subscribe (one pub/sub connection per backend instance for all its waiters),
+//!   then read. `ignore_result` stores and publishes nothing.
 //! - **Errors.** A Rust error reaches Python as `RuntimeError(<the error's message>)`
 //!   (`exc_module: builtins`), a timeout as `celery.exceptions.TimeLimitExceeded`, a revoked or
 //!   expired task as `TaskRevokedError` with state `REVOKED`. A Python exception reaches Rust as
@@ -136,9 +137,6 @@
 //!   serve fails it (`FAILURE`, like Celery's `NotRegistered` handling, which also discards the
 //!   message) and keeps it in its dead letters. Give Python-only tasks queues that Rust workers
 //!   do not consume, as with any mixed Celery fleet.
-//! - **Result waiting** opens one pub/sub connection per waiting call (as `AsyncResult.get()`
-//!   subscribes per result); fine for request/response use, costly for thousands of concurrent
-//!   waiters in one process.
 //! - **Lease fencing** is per process: Celery messages carry no attempt counter, so a message
 //!   restored while a stalled Rust worker still runs it can run twice (as in Celery).
 //!
@@ -154,6 +152,7 @@ pub mod config;
 mod error;
 pub mod meta;
 pub mod protocol;
+mod results;
 mod send;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -312,3 +312,44 @@ print(json.dumps(sorted(r.get(timeout=60) for r in rs)))
     drop(python);
     worker.shutdown().await.expect("worker stops");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_calls_rust_through_celery_messages_with_many_waiters() {
+    let server = RedisServer::start();
+    let client = client(&celery_url(&server, "")).await;
+    let worker = rust_worker(&client, &["rs"]);
+    let handles = client
+        .send_many((0..200).map(|i| add::new(i, 1000)))
+        .await
+        .expect("sent");
+    let results = futures_util::future::try_join_all(
+        handles
+            .iter()
+            .map(|h| h.get_timeout(Duration::from_secs(30))),
+    )
+    .await
+    .expect("all results");
+    assert_eq!(results, (0..200).map(|i| i + 1000).collect::<Vec<i64>>());
+    // One subscription connection served all 200 waiters, and ends up subscribed to nothing.
+    let started = std::time::Instant::now();
+    loop {
+        let clients: String =
+            redis::from_redis_value(server.query(&["CLIENT", "LIST"]).expect("client list"))
+                .expect("text");
+        let pubsub: Vec<&str> = clients
+            .lines()
+            .filter(|l| l.contains("cmd=unsubscribe") || l.contains("cmd=subscribe"))
+            .collect();
+        let subscribed = clients.lines().filter(|l| !l.contains(" sub=0 ")).count();
+        if subscribed == 0 {
+            assert!(pubsub.len() <= 1, "one pub/sub connection: {pubsub:?}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "waiters stay subscribed: {clients}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    worker.shutdown().await.expect("worker stops");
+}

@@ -48,6 +48,10 @@
 //!   the backend takes back if the worker dies, with timeouts, panics contained, retries with
 //!   exponential backoff and full jitter, and poison messages sent to the dead-letter queue.
 //!
+//! - [`canvas`] composes tasks into workflows: chains (`a.then(b::partial(..))`), groups, chords
+//!   and DAGs, type-checked by the compiler, run without a coordinator; [`#[workflow]`](macro@workflow)
+//!   registers a function that builds one, startable by name with JSON arguments.
+//!
 //! Delivery is at least once: a task may run again if its worker dies before recording the
 //! result, so make tasks idempotent.
 //!

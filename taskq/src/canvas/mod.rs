@@ -237,9 +237,9 @@ impl<X, A: Continues<X>, B: Continues<A::Output>> Continues<X> for Chain<A, B> {
     }
 }
 
-impl<A, B> Chain<A, B> {
-    /// Chains `next` after this chain.
-    pub fn then<C>(self, next: C) -> Chain<Self, C> {
+impl<A, B: Step> Chain<A, B> {
+    /// Chains `next` after this chain: the chain's output becomes `next`'s first argument.
+    pub fn then<C: Continues<B::Output>>(self, next: C) -> Chain<Self, C> {
         Chain { first: self, next }
     }
 }
@@ -270,12 +270,68 @@ where
     }
 }
 
-impl<G> Group<G> {
+impl<G> Group<G>
+where
+    Self: Step,
+{
     /// Runs `next` with the group's outputs once every member has finished (a chord).
-    pub fn then<C>(self, next: C) -> Chain<Self, C> {
+    pub fn then<C: Continues<<Self as Step>::Output>>(self, next: C) -> Chain<Self, C> {
         Chain { first: self, next }
     }
 }
+
+/// Anything in a workflow, typed by what it produces: it lets `.then(..)` check, where it is
+/// written, that the next step takes that as its first argument.
+pub trait Step {
+    /// What it produces.
+    type Output;
+}
+
+impl<T: Task> Step for Call<T> {
+    type Output = T::Output;
+}
+
+impl<T: TakesInput> Step for Partial<T> {
+    type Output = T::Output;
+}
+
+impl<A, B: Step> Step for Chain<A, B> {
+    type Output = B::Output;
+}
+
+impl<C: Step> Step for Group<Vec<C>> {
+    type Output = Vec<C::Output>;
+}
+
+impl<P: Step> Step for Sequence<P> {
+    type Output = P::Output;
+}
+
+impl<T> Step for BoxedCanvas<T> {
+    type Output = T;
+}
+
+impl<T> Step for DagWorkflow<T> {
+    type Output = T;
+}
+
+macro_rules! tuple_steps {
+    ($(($($name:ident),+)),+ $(,)?) => {$(
+        impl<$($name: Step),+> Step for Group<($($name,)+)> {
+            type Output = ($($name::Output,)+);
+        }
+    )+};
+}
+
+tuple_steps!(
+    (A, B),
+    (A, B, C),
+    (A, B, C, D),
+    (A, B, C, D, E),
+    (A, B, C, D, E, F),
+    (A, B, C, D, E, F, G),
+    (A, B, C, D, E, F, G, H),
+);
 
 fn gather_each(builder: &mut PlanBuilder, outs: Vec<Outputs>) -> Result<Outputs, Error> {
     if outs.is_empty() {

@@ -148,6 +148,9 @@ async fn a_killed_rust_workers_message_is_restored_and_completed() {
 async fn a_python_worker_restores_what_a_killed_rust_worker_took() {
     let server = RedisServer::start();
     let id = killed_mid_task(&server).await;
+    // kombu restores only entries older than the visibility timeout (2 s here), and a worker
+    // that starts before then may not look again for a while: let the entry age first.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
     // kombu's own restore_visible reads the `unacked` entry the Rust worker wrote.
     let python = tokio::task::spawn_blocking({
         let url = server.url();

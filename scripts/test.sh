@@ -32,5 +32,5 @@ if [ -f "$reqs" ] && ! cmp -s "$reqs" .venv/.taskq-celery-requirements 2>/dev/nu
   cp "$reqs" .venv/.taskq-celery-requirements
 fi
 
-cargo test --workspace --all-targets "$@"
+cargo test --workspace --all-targets --no-fail-fast "$@"
 cargo test --workspace --doc "$@"

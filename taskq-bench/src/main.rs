@@ -7,6 +7,7 @@
 //! Every figure comes from tasks that really ran: each scenario awaits every handle and checks
 //! the returned values.
 
+mod compare;
 mod scenarios;
 
 // The system allocator (glibc) spends a third of the run in malloc/free when tasks are
@@ -49,7 +50,8 @@ fn usage() -> &'static str {
     "usage: taskq-bench [--backend memory|redis] [--tasks N] [--redis-url URL] \
      [--concurrency N] [--latency-samples N] [--prefill N] \
      [--window N] [--scenarios all|enqueue,process,e2e,latency] \
-     [--workflow chain10|chord1000]"
+     [--workflow chain10|chord1000] \
+     | --compare [--compare-tasks N] [--rounds N] (needs --features compare)"
 }
 
 fn parse() -> Result<Options, String> {
@@ -107,6 +109,10 @@ fn parse() -> Result<Options, String> {
 }
 
 fn main() -> ExitCode {
+    // `--compare`: taskq against its peers (src/compare/).
+    if let Some(code) = compare::dispatch() {
+        return code;
+    }
     let options = match parse() {
         Ok(o) => o,
         Err(e) => {

@@ -58,7 +58,7 @@ pub async fn worker(url: &str, concurrency: usize) -> Result<(), BoxError> {
 }
 
 fn new_id() -> TaskId {
-    TaskId::from(ulid::Ulid::new())
+    TaskId::from_string(ulid::Ulid::new().to_string())
 }
 
 fn task(job: Job, id: TaskId) -> Task<Job> {

@@ -83,7 +83,7 @@ pub async fn run(ctx: &Ctx, o: &CompareOptions, pool: &str) -> Figures {
             n.to_string(),
         ]
     };
-    let mut note = |f: &mut Figures, key: &str, r: Result<f64, BoxError>| {
+    let note = |f: &mut Figures, key: &str, r: Result<f64, BoxError>| {
         if let Err(e) = &r {
             eprintln!("{system} {key}: {e}");
         }

@@ -270,12 +270,8 @@ pub fn main(args: &[String]) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(async move {
-        match tokio::spawn(async move { compare(&options).await }).await {
-            Ok(r) => r,
-            Err(e) => Err(e.into()),
-        }
-    });
+    // On the main thread: the scenario futures borrow the options and are not all `Send`.
+    let result = runtime.block_on(compare(&options));
     runtime.shutdown_timeout(Duration::from_secs(5));
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -342,7 +338,7 @@ async fn rust_system(ctx: &Ctx, o: &CompareOptions, system: &str) -> Figures {
     let n = o.tasks;
     let deadline = Duration::from_secs(120 + (n as u64) / 100);
     let mut f = Figures::new();
-    let mut put = |f: &mut Figures, key: &str, r: Result<f64, BoxError>| {
+    let put = |f: &mut Figures, key: &str, r: Result<f64, BoxError>| {
         let out = match r {
             Ok(v) => Outcome::Value(v),
             Err(e) => {

@@ -1,3 +1,5 @@
+#![allow(non_local_definitions)] // `#[celery::task]` expands to an impl inside a const.
+
 //! rusty-celery (crate `celery` 0.5) with its Redis broker, as its docs teach: `#[celery::task]`,
 //! `celery::app!`, `send_task`, `consume_from`.
 //!

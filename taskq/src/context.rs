@@ -2,8 +2,13 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::Poll;
+
+use futures_util::task::AtomicWaker;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -52,11 +57,15 @@ struct Inner {
     max_attempts: u32,
     root_id: TaskId,
     lease: Option<Lease>,
-    cancel: CancellationToken,
+    /// Made on first use: most tasks never look at it, and the worker watches `interrupt`
+    /// through `waker` instead.
+    cancel: OnceLock<CancellationToken>,
     retry_after: Mutex<Option<Duration>>,
     client: Option<Client>,
     /// Why the worker stopped the task (0 while it has not): the worker's own code.
     interrupt: AtomicU8,
+    /// The worker's run of the task, woken when it is interrupted.
+    waker: AtomicWaker,
 }
 
 impl fmt::Debug for Context {
@@ -86,10 +95,11 @@ impl Context {
                 max_attempts: envelope.max_attempts,
                 root_id: envelope.root_id.unwrap_or(envelope.id),
                 lease: Some(lease),
-                cancel: CancellationToken::new(),
+                cancel: OnceLock::new(),
                 retry_after: Mutex::new(None),
                 client: Some(client),
                 interrupt: AtomicU8::new(0),
+                waker: AtomicWaker::new(),
             }),
         }
     }
@@ -112,10 +122,11 @@ impl Context {
                 max_attempts: 1,
                 root_id: id,
                 lease: None,
-                cancel: CancellationToken::new(),
+                cancel: OnceLock::new(),
                 retry_after: Mutex::new(None),
                 client: None,
                 interrupt: AtomicU8::new(0),
+                waker: AtomicWaker::new(),
             }),
         }
     }
@@ -162,18 +173,27 @@ impl Context {
 
     /// Whether the task has been revoked, or the worker is stopping it.
     pub fn is_cancelled(&self) -> bool {
-        self.inner.cancel.is_cancelled()
+        self.interrupted() != 0 || self.inner.cancel.get().is_some_and(|t| t.is_cancelled())
+    }
+
+    fn token(&self) -> &CancellationToken {
+        let token = self.inner.cancel.get_or_init(CancellationToken::new);
+        // An interruption that came before the token existed cancels it now.
+        if self.interrupted() != 0 {
+            token.cancel();
+        }
+        token
     }
 
     /// Completes when the task is revoked or the worker stops it: `select!` on it to stop early
     /// and clean up.
     pub async fn cancelled(&self) {
-        self.inner.cancel.cancelled().await
+        self.token().cancelled().await
     }
 
     /// The token behind [`is_cancelled`](Self::is_cancelled), to hand to code that takes one.
     pub fn cancellation_token(&self) -> CancellationToken {
-        self.inner.cancel.clone()
+        self.token().clone()
     }
 
     /// Asks that, if this attempt fails, the next one start after `delay` instead of after the
@@ -189,13 +209,21 @@ impl Context {
         let _ =
             self.inner
                 .interrupt
-                .compare_exchange(0, reason, Ordering::AcqRel, Ordering::Acquire);
-        self.inner.cancel.cancel();
+                .compare_exchange(0, reason, Ordering::SeqCst, Ordering::SeqCst);
+        if let Some(token) = self.inner.cancel.get() {
+            token.cancel();
+        }
+        self.inner.waker.wake();
+    }
+
+    /// Runs `fut` until it finishes (`Ok`) or the task is interrupted (`Err(reason)`).
+    pub(crate) fn interruptible<F: Future>(&self, fut: F) -> Interruptible<'_, F> {
+        Interruptible { ctx: self, fut }
     }
 
     /// The reason the task was stopped for, 0 if it was not.
     pub(crate) fn interrupted(&self) -> u8 {
-        self.inner.interrupt.load(Ordering::Acquire)
+        self.inner.interrupt.load(Ordering::SeqCst)
     }
 
     pub(crate) fn requested_retry(&self) -> Option<Duration> {
@@ -231,5 +259,29 @@ impl Context {
             None,
         );
         Ok(())
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// See [`Context::interruptible`].
+    pub(crate) struct Interruptible<'a, F> {
+        ctx: &'a Context,
+        #[pin]
+        fut: F,
+    }
+}
+
+impl<F: Future> Future for Interruptible<'_, F> {
+    type Output = Result<F::Output, u8>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        // Register first, then look: an interruption in between still wakes us.
+        this.ctx.inner.waker.register(cx.waker());
+        let reason = this.ctx.interrupted();
+        if reason != 0 {
+            return Poll::Ready(Err(reason));
+        }
+        this.fut.poll(cx).map(Ok)
     }
 }

@@ -281,13 +281,9 @@ pub(super) async fn run(shared: &Arc<Shared>, delivery: Delivery) {
         }
     }
     .instrument(span);
-    let ending = tokio::select! {
-        biased;
-        _ = ctx.cancelled() => {
-            let why = Interrupt::from_code(ctx.interrupted()).unwrap_or(Interrupt::Shutdown);
-            Ending::Interrupted(why)
-        }
-        r = attempt => Ending::Finished(r),
+    let ending = match ctx.interruptible(attempt).await {
+        Ok(r) => Ending::Finished(r),
+        Err(code) => Ending::Interrupted(Interrupt::from_code(code).unwrap_or(Interrupt::Shutdown)),
     };
     {
         let mut running = shared.running.lock().unwrap_or_else(|e| e.into_inner());

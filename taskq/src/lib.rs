@@ -56,7 +56,7 @@
 //! result, so make tasks idempotent.
 //!
 //! ## Crate features
-//! - `test-util`: the backend [`conformance`] suite.
+//! - `test-util`: the backend conformance suite, `taskq::conformance`.
 
 #![warn(missing_docs)]
 

@@ -7,6 +7,7 @@
 //! Every figure comes from tasks that really ran: each scenario awaits every handle and checks
 //! the returned values.
 
+mod celery;
 mod compare;
 mod scenarios;
 
@@ -47,7 +48,7 @@ impl Options {
 }
 
 fn usage() -> &'static str {
-    "usage: taskq-bench [--backend memory|redis] [--tasks N] [--redis-url URL] \
+    "usage: taskq-bench [--backend memory|redis|celery-redis] [--tasks N] [--redis-url URL] \
      [--concurrency N] [--latency-samples N] [--prefill N] \
      [--window N] [--scenarios all|enqueue,process,e2e,latency] \
      [--workflow chain10|chord1000] \
@@ -134,7 +135,14 @@ fn main() -> ExitCode {
     // Run the scenarios on the runtime's own threads, not on the main thread: a third busy
     // thread on a two-core machine would only add context switches.
     let result = runtime.block_on(async move {
-        match tokio::spawn(async move { scenarios::run(&options).await }).await {
+        let run = async move {
+            if options.backend == "celery-redis" {
+                celery::run(&options).await
+            } else {
+                scenarios::run(&options).await
+            }
+        };
+        match tokio::spawn(run).await {
             Ok(r) => r,
             Err(e) => Err(e.into()),
         }

@@ -2,8 +2,8 @@
 //! `WorkerBuilder::new(..).backend(storage).concurrency(n).build(handler)`.
 //!
 //! Settings: `Config::default().batch_size(100)` (the batch its own tests use; default 10),
-//! `emit_events(false)` (events only feed the board UI), results persisted (default), task
-//! locks on (default). Completion is apalis's own record: the queue's `done` set and, once
+//! results persisted and task locks on (defaults); the worker's storage re-polled every
+//! `POLL_MS` when idle (`BackendExt::poll_with_interval`). Completion is apalis's own record: the queue's `done` set and, once
 //! timed, every task's stored result read back with `WaitForCompletion::check_status` (its
 //! `wait_for` polls every 100 ms and re-reads every pending id each poll, which would measure
 //! the waiter rather than the worker).
@@ -18,6 +18,8 @@ use serde::{Deserialize, Serialize};
 use super::run::{rate, wall_ns, watch_counter, BoxError, Ctx};
 
 const QUEUE: &str = "cmp-apalis";
+/// The idle poll interval of the worker.
+pub const POLL_MS: u64 = 5;
 const WAIT: Duration = Duration::from_secs(600);
 
 /// The task's argument: a no-op returning `n`, or a start-time stamp.
@@ -35,10 +37,7 @@ async fn run_job(job: Job) -> Result<u64, BoxDynError> {
 }
 
 fn config(queue: &str) -> Config {
-    Config::default()
-        .queue(queue)
-        .batch_size(100)
-        .emit_events(false)
+    Config::default().queue(queue).batch_size(100)
 }
 
 async fn storage(url: &str, queue: &str) -> Result<RedisStorage<Job>, BoxError> {
@@ -48,7 +47,12 @@ async fn storage(url: &str, queue: &str) -> Result<RedisStorage<Job>, BoxError> 
 
 /// The worker process.
 pub async fn worker(url: &str, concurrency: usize) -> Result<(), BoxError> {
-    let storage = storage(url, QUEUE).await?;
+    // A plain `RedisStorage` worker parks on an empty queue; `poll_with_interval` (apalis's
+    // documented `BackendExt` wake-up) re-polls it. The `RedisStorageFactory` pub/sub wake-up
+    // was tried first and did not wake an idle worker here (see docs/benchmarks.md).
+    let storage = storage(url, QUEUE)
+        .await?
+        .poll_with_interval(Duration::from_millis(POLL_MS));
     let worker = WorkerBuilder::new(format!("cmp-apalis-{}", std::process::id()))
         .backend(storage)
         .concurrency(concurrency)
@@ -69,7 +73,9 @@ pub async fn enqueue(ctx: &Ctx, n: usize) -> Result<f64, BoxError> {
     let mut s = storage(&ctx.url, "cmp-apalis-enqueue").await?;
     let started = Instant::now();
     for i in 0..n as u64 {
-        s.push(Job::Noop(i)).await.map_err(|e| format!("push: {e:?}"))?;
+        s.push(Job::Noop(i))
+            .await
+            .map_err(|e| format!("push: {e:?}"))?;
     }
     Ok(rate(n, started.elapsed()))
 }
@@ -77,7 +83,10 @@ pub async fn enqueue(ctx: &Ctx, n: usize) -> Result<f64, BoxError> {
 async fn done_count(ctx: &Ctx) -> Result<u64, BoxError> {
     let mut c = ctx.redis().await?;
     let key = config(QUEUE).done_jobs_set();
-    Ok(redis::cmd("SCARD").arg(key).query_async::<u64>(&mut c).await?)
+    Ok(redis::cmd("SCARD")
+        .arg(key)
+        .query_async::<u64>(&mut c)
+        .await?)
 }
 
 /// Reads every task's stored result back through apalis and checks it.
@@ -86,8 +95,9 @@ async fn verify(s: &RedisStorage<Job>, ids: &[(TaskId, u64)]) -> Result<(), BoxE
         .map(|chunk| {
             let mut s = s.clone();
             async move {
-                let got: Vec<TaskResult<u64>> =
-                    s.check_status(chunk.iter().map(|(id, _)| id.clone())).await?;
+                let got: Vec<TaskResult<u64>> = s
+                    .check_status(chunk.iter().map(|(id, _)| id.clone()))
+                    .await?;
                 if got.len() != chunk.len() {
                     return Err::<(), BoxError>(
                         format!("{} of {} results stored", got.len(), chunk.len()).into(),
@@ -150,6 +160,7 @@ pub async fn end_to_end(ctx: &Ctx, n: usize, concurrency: usize) -> Result<f64, 
     s.push_task(task(Job::Noop(7), id.clone()))
         .await
         .map_err(|e| format!("push: {e:?}"))?;
+    watch_counter(&mut worker, 0, 1, Duration::from_secs(60), || done_count(ctx)).await?;
     await_one(&mut s, id).await?;
     let ids: Vec<(TaskId, u64)> = (0..n as u64).map(|i| (new_id(), i)).collect();
     let started = Instant::now();

@@ -91,20 +91,36 @@ pub async fn run(ctx: &Ctx, o: &CompareOptions, pool: &str) -> Figures {
     };
     let r = driver(ctx, &base("enqueue", 1), deadline).await;
     let _ = ctx.flush().await;
-    note(&mut f, "enqueue_tasks_per_s", r.and_then(|l| value(&l, "tasks_per_s")));
+    note(
+        &mut f,
+        "enqueue_tasks_per_s",
+        r.and_then(|l| value(&l, "tasks_per_s")),
+    );
     for c in [2usize, 16] {
         let r = driver(ctx, &base("process", c), deadline).await;
         let _ = ctx.flush().await;
         match r {
             Ok(l) => {
-                note(&mut f, &format!("process_c{c}_tasks_per_s"), value(&l, "tasks_per_s"));
+                note(
+                    &mut f,
+                    &format!("process_c{c}_tasks_per_s"),
+                    value(&l, "tasks_per_s"),
+                );
                 if c == 16 {
-                    note(&mut f, "worker_peak_rss_mb", value(&l, "worker_peak_rss_mb"));
+                    note(
+                        &mut f,
+                        "worker_peak_rss_mb",
+                        value(&l, "worker_peak_rss_mb"),
+                    );
                 }
             }
             Err(e) => {
                 let msg = e.to_string();
-                note(&mut f, &format!("process_c{c}_tasks_per_s"), Err(msg.clone().into()));
+                note(
+                    &mut f,
+                    &format!("process_c{c}_tasks_per_s"),
+                    Err(msg.clone().into()),
+                );
                 if c == 16 {
                     note(&mut f, "worker_peak_rss_mb", Err(msg.into()));
                 }
@@ -113,7 +129,11 @@ pub async fn run(ctx: &Ctx, o: &CompareOptions, pool: &str) -> Figures {
     }
     let r = driver(ctx, &base("e2e", 16), deadline).await;
     let _ = ctx.flush().await;
-    note(&mut f, "e2e_tasks_per_s", r.and_then(|l| value(&l, "tasks_per_s")));
+    note(
+        &mut f,
+        "e2e_tasks_per_s",
+        r.and_then(|l| value(&l, "tasks_per_s")),
+    );
     let mut args = base("latency", 16);
     args.extend(["--samples".into(), latency_samples(o, &system).to_string()]);
     let r = driver(ctx, &args, deadline).await;

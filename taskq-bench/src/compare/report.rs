@@ -122,7 +122,16 @@ fn markdown(
              {billiard.__version__}, redis-py {redis.__version__}')",
         ],
     );
-    let rev = cmd_out("git", &["-C", &meta.root.display().to_string(), "rev-parse", "--short", "HEAD"]);
+    let rev = cmd_out(
+        "git",
+        &[
+            "-C",
+            &meta.root.display().to_string(),
+            "rev-parse",
+            "--short",
+            "HEAD",
+        ],
+    );
     let redis_server = cmd_out("redis-server", &["--version"]);
     let rustc = cmd_out("rustc", &["--version"]);
     let mut s = String::new();
@@ -174,7 +183,11 @@ fn markdown(
     }
     let mut row = "| N (tasks per throughput run) |".to_owned();
     for sys in &o.systems {
-        let n = if sys.starts_with("celery_") { o.python_tasks } else { o.tasks };
+        let n = if sys.starts_with("celery_") {
+            o.python_tasks
+        } else {
+            o.tasks
+        };
         let _ = write!(row, " {n} |");
     }
     let _ = writeln!(s, "{row}");
@@ -197,7 +210,10 @@ fn markdown(
         }
     }
     if numbers.contains_key("taskq") {
-        let _ = writeln!(s, "### taskq against each peer (× = how many times better)\n");
+        let _ = writeln!(
+            s,
+            "### taskq against each peer (× = how many times better)\n"
+        );
         let mut header = "| figure |".to_owned();
         let mut rule = "| --- |".to_owned();
         let peers: Vec<&String> = o.systems.iter().filter(|s| *s != "taskq").collect();
@@ -267,9 +283,12 @@ fn markdown(
         "- **taskq**: `Worker::builder().concurrency(c)`; producer `Client::connect` on Redis; \
          defaults otherwise.\n\
          - **apalis**: `WorkerBuilder::new(..).backend(RedisStorage).concurrency(c)`, \
-         `Config::default().batch_size(100)` (its own tests' batch; default 10), \
-         `emit_events(false)` (events only feed the board UI); results persisted and task \
-         locks kept (defaults).\n\
+         `Config::default().batch_size(100)` (its own tests' batch; default 10); results \
+         persisted and task locks kept (defaults); the idle worker re-polled every {} ms with \
+         `poll_with_interval` (a plain `RedisStorage` worker parks on an empty queue until its \
+         next heartbeat: in a trial it did 66 tasks/s end to end and its latency run timed \
+         out; the README's `RedisStorageFactory` pub/sub wake-up, tried next, did not wake an \
+         idle worker here either).\n\
          - **rusty-celery**: `celery::app!` with the Redis broker, `prefetch_count = c` (its \
          concurrency bound), `acks_late = false` (default). Its Redis broker polls an empty \
          queue with `RPOP` once a second, which is what its latency shows; so it gets {} \
@@ -284,6 +303,7 @@ fn markdown(
          the runtime `#[tokio::main]` gives (one thread per core); the producers run on a \
          one-thread runtime in the harness process. Allocator: mimalloc for the whole binary \
          (all three Rust systems alike).\n",
+        super::apalis::POLL_MS,
         latency_samples(o, "rusty_celery"),
         o.latency_samples
     );
@@ -313,7 +333,9 @@ fn markdown(
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn fmt_value(v: f64) -> String {
@@ -360,7 +382,11 @@ fn svg(meta: &Meta, numbers: &BTreeMap<String, BTreeMap<String, f64>>) -> String
     );
     for (p, (key, name, unit, higher)) in FIGURES.iter().enumerate() {
         let y0 = top + p as f64 * panel_h;
-        let better = if *higher { "higher is better" } else { "lower is better" };
+        let better = if *higher {
+            "higher is better"
+        } else {
+            "lower is better"
+        };
         let _ = writeln!(
             s,
             r#"<text x="10" y="{:.1}" font-weight="bold">{} ({}, {})</text>"#,
@@ -374,13 +400,27 @@ fn svg(meta: &Meta, numbers: &BTreeMap<String, BTreeMap<String, f64>>) -> String
             .map(|sys| numbers.get(sys).and_then(|m| m.get(*key)).copied())
             .filter(|_| true)
             .collect();
-        let present: Vec<f64> = values.iter().flatten().copied().filter(|v| *v > 0.0).collect();
+        let present: Vec<f64> = values
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|v| *v > 0.0)
+            .collect();
         let max = present.iter().copied().fold(f64::MIN, f64::max);
         let min = present.iter().copied().fold(f64::MAX, f64::min);
         // Log axis from a decade below the smallest value to the largest.
-        let lo = if present.is_empty() { 0.0 } else { (min.log10().floor() - 0.3).max(-1.0) };
-        let hi = if present.is_empty() { 1.0 } else { max.log10().max(lo + 1.0) };
-        let scale = |v: f64| ((v.log10() - lo) / (hi - lo)).clamp(0.01, 1.0) * (width - left - right);
+        let lo = if present.is_empty() {
+            0.0
+        } else {
+            (min.log10().floor() - 0.3).max(-1.0)
+        };
+        let hi = if present.is_empty() {
+            1.0
+        } else {
+            max.log10().max(lo + 1.0)
+        };
+        let scale =
+            |v: f64| ((v.log10() - lo) / (hi - lo)).clamp(0.01, 1.0) * (width - left - right);
         for (i, sys) in systems.iter().enumerate() {
             let y = y0 + 26.0 + i as f64 * (bar_h + gap);
             let _ = writeln!(

@@ -25,13 +25,38 @@ pub const SYSTEMS: [&str; 5] = [
 
 /// Scenario figures, in table order: (key suffix, label, unit, higher is better).
 pub const FIGURES: [(&str, &str, &str, bool); 7] = [
-    ("enqueue_tasks_per_s", "enqueue, 1 producer", "tasks/s", true),
-    ("process_c2_tasks_per_s", "drain, concurrency 2", "tasks/s", true),
-    ("process_c16_tasks_per_s", "drain, concurrency 16", "tasks/s", true),
-    ("e2e_tasks_per_s", "end to end, concurrency 16", "tasks/s", true),
+    (
+        "enqueue_tasks_per_s",
+        "enqueue, 1 producer",
+        "tasks/s",
+        true,
+    ),
+    (
+        "process_c2_tasks_per_s",
+        "drain, concurrency 2",
+        "tasks/s",
+        true,
+    ),
+    (
+        "process_c16_tasks_per_s",
+        "drain, concurrency 16",
+        "tasks/s",
+        true,
+    ),
+    (
+        "e2e_tasks_per_s",
+        "end to end, concurrency 16",
+        "tasks/s",
+        true,
+    ),
     ("latency_p50_us", "enqueue -> start p50", "µs", false),
     ("latency_p99_us", "enqueue -> start p99", "µs", false),
-    ("worker_peak_rss_mb", "worker peak RSS (drain c16)", "MiB", false),
+    (
+        "worker_peak_rss_mb",
+        "worker peak RSS (drain c16)",
+        "MiB",
+        false,
+    ),
 ];
 
 /// What `--compare` runs.
@@ -235,7 +260,12 @@ fn parse(args: &[String]) -> Result<CompareOptions, String> {
             "--redis-url" => o.redis_url = Some(value()?),
             "--systems" => o.systems = value()?.split(',').map(|s| s.trim().to_owned()).collect(),
             "--no-docs" => o.write_docs = false,
-            other => return Err(format!("unknown option `{other}` with --compare\n{}", usage())),
+            other => {
+                return Err(format!(
+                    "unknown option `{other}` with --compare\n{}",
+                    usage()
+                ))
+            }
         }
     }
     if o.python_tasks == 0 {
@@ -442,14 +472,11 @@ async fn redis_set_rate(ctx: &Ctx, port: u16) -> Result<(f64, &'static str), Box
     if let Ok(out) = out {
         let text = String::from_utf8_lossy(&out.stdout);
         // The last "SET: 123.45 requests per second" (the tool redraws the line with \r).
-        if let Some(v) = text
-            .rsplit(['\r', '\n'])
-            .find_map(|l| {
-                let l = l.trim();
-                let rest = l.strip_prefix("SET:")?;
-                rest.split_whitespace().next()?.parse::<f64>().ok()
-            })
-        {
+        if let Some(v) = text.rsplit(['\r', '\n']).find_map(|l| {
+            let l = l.trim();
+            let rest = l.strip_prefix("SET:")?;
+            rest.split_whitespace().next()?.parse::<f64>().ok()
+        }) {
             return Ok((v, "redis-benchmark -q -t set -P 16 -n 1000000"));
         }
     }
@@ -463,7 +490,10 @@ async fn redis_set_rate(ctx: &Ctx, port: u16) -> Result<(f64, &'static str), Box
             async move {
                 let mut pipe = redis::pipe();
                 for i in 0..16 {
-                    pipe.cmd("SET").arg(format!("cmp:set:{}", (b * 16 + i) % 10_000)).arg("x").ignore();
+                    pipe.cmd("SET")
+                        .arg(format!("cmp:set:{}", (b * 16 + i) % 10_000))
+                        .arg("x")
+                        .ignore();
                 }
                 pipe.query_async::<()>(&mut conn).await
             }
@@ -472,7 +502,10 @@ async fn redis_set_rate(ctx: &Ctx, port: u16) -> Result<(f64, &'static str), Box
     while let Some(r) = pipes.next().await {
         r?;
     }
-    Ok((rate(n, started.elapsed()), "redis crate, pipelined SET x16, 8 in flight"))
+    Ok((
+        rate(n, started.elapsed()),
+        "redis crate, pipelined SET x16, 8 in flight",
+    ))
 }
 
 fn load_avg() -> String {
@@ -567,9 +600,15 @@ async fn compare(o: &CompareOptions) -> Result<(), BoxError> {
             let shown = show(&outs);
             println!("{system}_{key}: {shown}");
             if let Some(v) = median_of(&outs) {
-                numbers.entry(system.clone()).or_default().insert(key.to_owned(), v);
+                numbers
+                    .entry(system.clone())
+                    .or_default()
+                    .insert(key.to_owned(), v);
             }
-            table.entry(system.clone()).or_default().insert(key.to_owned(), shown);
+            table
+                .entry(system.clone())
+                .or_default()
+                .insert(key.to_owned(), shown);
         }
     }
     redis_rates.sort_by(f64::total_cmp);

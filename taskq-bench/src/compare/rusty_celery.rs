@@ -128,12 +128,17 @@ pub async fn latency(ctx: &Ctx, samples: usize, concurrency: usize) -> Result<Ve
     let mut out = Vec::with_capacity(samples + 1);
     for _ in 0..=samples {
         app.send_task(rc_stamp::new(wall_ns())).await?;
-        let got: Option<(String, u64)> = redis::cmd("BLPOP")
-            .arg(LATENCY)
-            .arg(30)
-            .query_async(&mut c)
-            .await?;
-        let (_, d) = got.ok_or("timeout: no latency sample within 30 s")?;
+        let began = Instant::now();
+        let d = loop {
+            let got: Option<u64> = redis::cmd("LPOP").arg(LATENCY).query_async(&mut c).await?;
+            if let Some(d) = got {
+                break d;
+            }
+            if began.elapsed() > Duration::from_secs(30) {
+                return Err("timeout: no latency sample within 30 s".into());
+            }
+            tokio::time::sleep(Duration::from_micros(500)).await;
+        };
         out.push(d);
         tokio::time::sleep(Duration::from_millis(2)).await;
     }

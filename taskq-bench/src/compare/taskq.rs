@@ -55,7 +55,11 @@ pub async fn process(ctx: &Ctx, n: usize, concurrency: usize) -> Result<(f64, f6
     let ids: Vec<u64> = (0..n as u64).collect();
     let mut handles = Vec::with_capacity(n);
     for chunk in ids.chunks(1_000) {
-        handles.extend(client.send_many(chunk.iter().map(|i| noop::new(*i))).await?);
+        handles.extend(
+            client
+                .send_many(chunk.iter().map(|i| noop::new(*i)))
+                .await?,
+        );
     }
     let worker = ctx.spawn_worker("taskq", concurrency)?;
     let mut handles = handles.into_iter().enumerate();
@@ -81,7 +85,11 @@ pub async fn end_to_end(ctx: &Ctx, n: usize, concurrency: usize) -> Result<f64, 
     let client = Client::connect(&ctx.url).await?;
     let _worker = ctx.spawn_worker("taskq", concurrency)?;
     // Ready: one task through.
-    noop::new(7).delay_on(&client).await?.get_timeout(WAIT).await?;
+    noop::new(7)
+        .delay_on(&client)
+        .await?
+        .get_timeout(WAIT)
+        .await?;
     let started = Instant::now();
     let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
     let producer = {
@@ -121,7 +129,11 @@ pub async fn end_to_end(ctx: &Ctx, n: usize, concurrency: usize) -> Result<f64, 
 pub async fn latency(ctx: &Ctx, samples: usize, concurrency: usize) -> Result<Vec<u64>, BoxError> {
     let client = Client::connect(&ctx.url).await?;
     let _worker = ctx.spawn_worker("taskq", concurrency)?;
-    stamp::new(wall_ns()).delay_on(&client).await?.get_timeout(WAIT).await?;
+    stamp::new(wall_ns())
+        .delay_on(&client)
+        .await?
+        .get_timeout(WAIT)
+        .await?;
     let mut out = Vec::with_capacity(samples);
     for _ in 0..samples {
         let h = stamp::new(wall_ns()).delay_on(&client).await?;

@@ -160,7 +160,10 @@ pub async fn end_to_end(ctx: &Ctx, n: usize, concurrency: usize) -> Result<f64, 
     s.push_task(task(Job::Noop(7), id.clone()))
         .await
         .map_err(|e| format!("push: {e:?}"))?;
-    watch_counter(&mut worker, 0, 1, Duration::from_secs(60), || done_count(ctx)).await?;
+    watch_counter(&mut worker, 0, 1, Duration::from_secs(60), || {
+        done_count(ctx)
+    })
+    .await?;
     await_one(&mut s, id).await?;
     let ids: Vec<(TaskId, u64)> = (0..n as u64).map(|i| (new_id(), i)).collect();
     let started = Instant::now();

@@ -429,25 +429,7 @@ async fn server_calls(
 async fn set_cost_us(conn: redis::aio::MultiplexedConnection, n: usize) -> Result<f64, BoxError> {
     let before = server_cpu_us(conn.clone()).await?;
     let batches = n.div_ceil(16);
-    let mut pipes = futures_util::stream::iter(0..batches)
-        .map(|b| {
-            let mut conn = conn.clone();
-            async move {
-                let mut pipe = redis::pipe();
-                for i in 0..16 {
-                    pipe.cmd("SET")
-                        .arg(format!("bench:set:{}", (b * 16 + i) % 10_000))
-                        .arg("x")
-                        .ignore();
-                }
-                pipe.query_async::<()>(&mut conn).await
-            }
-        })
-        .buffer_unordered(8);
-    while let Some(r) = pipes.next().await {
-        r?;
-    }
-    drop(pipes);
+    pipelined_sets(&conn, batches * 16, "bench:set").await?;
     let spent = server_cpu_us(conn).await? - before;
     Ok(spent / (batches * 16) as f64)
 }
@@ -505,4 +487,32 @@ async fn workflow(target: &mut Target, options: &Options, which: &str) -> Result
 #[taskq::task(name = "bench.total", queue = "bench")]
 async fn total(values: Vec<u64>) -> u64 {
     values.iter().sum()
+}
+
+/// Sends `n` plain `SET`s (16 per pipeline, 8 pipelines in flight, over 10,000 keys under
+/// `prefix`): the server's raw rate, and the unit its cost per task is measured in.
+pub async fn pipelined_sets(
+    conn: &redis::aio::MultiplexedConnection,
+    n: usize,
+    prefix: &str,
+) -> Result<(), BoxError> {
+    let mut pipes = futures_util::stream::iter(0..n.div_ceil(16))
+        .map(|b| {
+            let mut conn = conn.clone();
+            async move {
+                let mut pipe = redis::pipe();
+                for i in 0..16 {
+                    pipe.cmd("SET")
+                        .arg(format!("{prefix}:{}", (b * 16 + i) % 10_000))
+                        .arg("x")
+                        .ignore();
+                }
+                pipe.query_async::<()>(&mut conn).await
+            }
+        })
+        .buffer_unordered(8);
+    while let Some(r) = pipes.next().await {
+        r?;
+    }
+    Ok(())
 }

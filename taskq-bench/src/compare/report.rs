@@ -42,7 +42,7 @@ fn color(system: &str) -> &'static str {
     }
 }
 
-fn lock_version(root: &PathBuf, name: &str) -> String {
+fn lock_version(root: &std::path::Path, name: &str) -> String {
     let lock = std::fs::read_to_string(root.join("Cargo.lock")).unwrap_or_default();
     let needle = format!("name = \"{name}\"\nversion = \"");
     let mut found: Vec<String> = lock

@@ -483,25 +483,7 @@ async fn redis_set_rate(ctx: &Ctx, port: u16) -> Result<(f64, &'static str), Box
     let conn = ctx.redis().await?;
     let n = 400_000usize;
     let started = Instant::now();
-    use futures_util::StreamExt;
-    let mut pipes = futures_util::stream::iter(0..n / 16)
-        .map(|b| {
-            let mut conn = conn.clone();
-            async move {
-                let mut pipe = redis::pipe();
-                for i in 0..16 {
-                    pipe.cmd("SET")
-                        .arg(format!("cmp:set:{}", (b * 16 + i) % 10_000))
-                        .arg("x")
-                        .ignore();
-                }
-                pipe.query_async::<()>(&mut conn).await
-            }
-        })
-        .buffer_unordered(8);
-    while let Some(r) = pipes.next().await {
-        r?;
-    }
+    crate::scenarios::pipelined_sets(&conn, n, "cmp:set").await?;
     Ok((
         rate(n, started.elapsed()),
         "redis crate, pipelined SET x16, 8 in flight",
@@ -576,7 +558,7 @@ async fn compare(o: &CompareOptions) -> Result<(), BoxError> {
             };
             let _ = ctx.flush().await;
             for (key, v) in &figures {
-                eprintln!("  {system}_{key}: {}", show(&[v.clone()]));
+                eprintln!("  {system}_{key}: {}", show(std::slice::from_ref(v)));
             }
             rounds.entry(system).or_default().push(figures);
         }

@@ -109,6 +109,21 @@ fn parse() -> Result<Options, String> {
     Ok(o)
 }
 
+/// The harness's runtime: one thread, leaving the other core to the worker.
+pub(crate) fn harness_runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            None
+        }
+    }
+}
+
 fn main() -> ExitCode {
     // `--compare`: taskq against its peers (src/compare/).
     if let Some(code) = compare::dispatch() {
@@ -121,16 +136,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = harness_runtime() else {
+        return ExitCode::FAILURE;
     };
     // Run the scenarios on the runtime's own threads, not on the main thread: a third busy
     // thread on a two-core machine would only add context switches.

@@ -131,6 +131,18 @@ fn fallback(cx: &Ctxt, func: Option<&ItemFn>, item: TokenStream, krate: &syn::Pa
     }
 }
 
+/// The function's `#[cfg]` and `#[doc(hidden)]` attributes: they apply to everything generated
+/// for it.
+fn inherited_attrs(func: &syn::ItemFn) -> (Vec<&Attribute>, Vec<&Attribute>) {
+    let cfgs = func
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cfg"))
+        .collect();
+    let hidden = func.attrs.iter().filter(|a| is_doc_hidden(a)).collect();
+    (cfgs, hidden)
+}
+
 fn expand(task: &Task<'_>, options: &TaskAttr) -> TokenStream {
     let krate = &options.krate;
     let func = task.func;
@@ -139,13 +151,7 @@ fn expand(task: &Task<'_>, options: &TaskAttr) -> TokenStream {
     let plain_name = ident.unraw().to_string();
     let span = ident.span();
 
-    // `#[cfg]` and `#[doc(hidden)]` of the function apply to everything generated for it.
-    let cfgs: Vec<&Attribute> = func
-        .attrs
-        .iter()
-        .filter(|a| a.path().is_ident("cfg"))
-        .collect();
-    let hidden: Vec<&Attribute> = func.attrs.iter().filter(|a| is_doc_hidden(a)).collect();
+    let (cfgs, hidden) = inherited_attrs(func);
 
     let field_idents: Vec<_> = task.fields.iter().map(|f| &f.ident).collect();
     let field_tys: Vec<_> = task.fields.iter().map(|f| &f.ty).collect();
@@ -492,12 +498,7 @@ fn expand_workflow(workflow: &Workflow<'_>, options: &WorkflowAttr) -> TokenStre
     let plain_name = ident.unraw().to_string();
     let span = ident.span();
 
-    let cfgs: Vec<&Attribute> = func
-        .attrs
-        .iter()
-        .filter(|a| a.path().is_ident("cfg"))
-        .collect();
-    let hidden: Vec<&Attribute> = func.attrs.iter().filter(|a| is_doc_hidden(a)).collect();
+    let (cfgs, hidden) = inherited_attrs(func);
 
     let field_idents: Vec<_> = workflow.fields.iter().map(|f| &f.ident).collect();
     let field_tys: Vec<_> = workflow.fields.iter().map(|f| &f.ty).collect();

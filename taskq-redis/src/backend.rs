@@ -756,16 +756,8 @@ impl Inner {
         let k = self.keys(queue);
         let (stored, entry) = rendered(id, &Outcome::Failure(codec::malformed_failure(detail)))?;
         let mut inv = scripts::BURY.prepare_invoke();
-        inv.key(k.env())
-            .key(k.lease())
-            .key(k.cancel())
-            .key(k.progress())
-            .key(k.watch())
-            .key(k.dead())
-            .key(k.results())
-            .key(k.expiry())
-            .key(k.attempt())
-            .arg(id)
+        k.dead_letter_keys(&mut inv);
+        inv.arg(id)
             .arg(attempt)
             .arg(expiry(Some(taskq::DEFAULT_RESULT_TTL)))
             .arg(stored)
@@ -1118,16 +1110,8 @@ impl Backend for RedisBackend {
             .map_err(|e| encode_error("a dead letter", e))?;
         let (stored, entry) = rendered(&id, &Outcome::Failure(failure.clone()))?;
         let mut inv = scripts::DEAD_LETTER.prepare_invoke();
-        inv.key(k.env())
-            .key(k.lease())
-            .key(k.cancel())
-            .key(k.progress())
-            .key(k.watch())
-            .key(k.dead())
-            .key(k.results())
-            .key(k.expiry())
-            .key(k.attempt())
-            .arg(&id)
+        k.dead_letter_keys(&mut inv);
+        inv.arg(&id)
             .arg(lease.attempt)
             .arg(expiry(result_ttl))
             .arg(stored)

@@ -77,6 +77,21 @@ impl QueueKeys {
         self.key(&format!("once:{id}"))
     }
     /// All ten ready lists, r0 first.
+    /// The keys of the scripts that end a leased message in the dead letters (`bury`,
+    /// `dead_letter`), in their `KEYS` order: env, lease, cancel, progress, watch, dead,
+    /// results, expiry, attempt.
+    pub(crate) fn dead_letter_keys(&self, inv: &mut redis::ScriptInvocation<'_>) {
+        inv.key(self.env())
+            .key(self.lease())
+            .key(self.cancel())
+            .key(self.progress())
+            .key(self.watch())
+            .key(self.dead())
+            .key(self.results())
+            .key(self.expiry())
+            .key(self.attempt());
+    }
+
     pub(crate) fn ready_all(&self) -> impl Iterator<Item = String> + '_ {
         (0..10u8).map(|p| self.ready(p))
     }

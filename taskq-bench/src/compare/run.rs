@@ -289,16 +289,8 @@ pub fn main(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = crate::harness_runtime() else {
+        return ExitCode::FAILURE;
     };
     // On the main thread: the scenario futures borrow the options and are not all `Send`.
     let result = runtime.block_on(compare(&options));

@@ -140,7 +140,9 @@ impl BenchWorker {
             .worker_threads(1)
             .enable_all()
             .build()?;
+        // `TASKQ_PREFETCH` from the environment, if set, for trying settings.
         let builder = Worker::builder()
+            .from_env()?
             .client(client.clone())
             .queues(["bench"])
             .concurrency(concurrency);

@@ -83,14 +83,14 @@ impl Context {
     /// The context of a delivery run by a worker.
     pub(crate) fn for_delivery(
         envelope: &Envelope,
-        task: &'static str,
+        task: Cow<'static, str>,
         lease: Lease,
         client: Client,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 id: envelope.id,
-                task: Cow::Borrowed(task),
+                task,
                 attempt: envelope.attempt,
                 max_attempts: envelope.max_attempts,
                 root_id: envelope.root_id.unwrap_or(envelope.id),

@@ -546,6 +546,153 @@ async fn revoking_a_running_task_stops_it() {
     assert_eq!(report.cancelled, 1);
 }
 
+// ---------------------------------------------------------------- prefetch
+
+static HELD_OPEN: AtomicBool = AtomicBool::new(false);
+static HELD_RUNS: Mutex<Vec<(u32, u32)>> = Mutex::new(Vec::new());
+
+/// Task 1 blocks until `HELD_OPEN`; the others return at once.
+#[taskq::task(queue = "held")]
+async fn gate(ctx: Context, n: u32) -> u32 {
+    HELD_RUNS.lock().unwrap().push((n, ctx.attempt()));
+    while n == 1 && !HELD_OPEN.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prefetched_tasks_keep_their_leases_and_go_back_at_a_warm_shutdown() {
+    let client = Client::memory();
+    let first = Worker::builder()
+        .client(client.clone())
+        .queues(["held"])
+        .concurrency(1)
+        .prefetch(2)
+        .lease_duration(Duration::from_millis(150))
+        .spawn()
+        .unwrap();
+    let handles = client.send_many((1..=3).map(gate::new)).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let stats = client.backend().queue_stats("held").await.unwrap();
+        if (stats.ready, stats.running) == (0, 3) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the worker did not fetch ahead: {stats:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        *HELD_RUNS.lock().unwrap(),
+        vec![(1, 1)],
+        "one slot: one runs"
+    );
+
+    // Four leases long: the held tasks' leases are kept, so a second worker finds nothing.
+    let second = Worker::builder()
+        .client(client.clone())
+        .queues(["held"])
+        .concurrency(4)
+        .prefetch(0)
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        HELD_RUNS.lock().unwrap().len(),
+        1,
+        "a held task was redelivered"
+    );
+
+    // A warm shutdown hands the two held tasks back at once: the second worker runs them
+    // while the first still waits for its running task.
+    first.signal(taskq::worker::Stop::Warm);
+    let mut handles = handles.into_iter();
+    let one = handles.next().unwrap();
+    for (h, n) in handles.zip([2, 3]) {
+        assert_eq!(h.get_timeout(Duration::from_secs(5)).await.unwrap(), n);
+    }
+    assert_eq!(
+        one.state().await.unwrap(),
+        TaskState::Running,
+        "task 1 is still running"
+    );
+    HELD_OPEN.store(true, Ordering::SeqCst);
+    assert_eq!(one.get_timeout(Duration::from_secs(5)).await.unwrap(), 1);
+    let report = first.join().await.unwrap();
+    assert_eq!((report.succeeded, report.released), (1, 2));
+    second.shutdown().await.unwrap();
+    let mut runs = HELD_RUNS.lock().unwrap().clone();
+    runs.sort_unstable();
+    assert_eq!(
+        runs,
+        vec![(1, 1), (2, 1), (3, 1)],
+        "each ran once; a hand-back is no attempt"
+    );
+}
+
+static SLOT_OPEN: AtomicBool = AtomicBool::new(false);
+static HELD_REVOKED_RAN: AtomicBool = AtomicBool::new(false);
+
+#[taskq::task(queue = "held-revoke")]
+async fn holds_the_slot() {
+    while !SLOT_OPEN.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[taskq::task(queue = "held-revoke")]
+async fn prefetched_then_revoked() {
+    HELD_REVOKED_RAN.store(true, Ordering::SeqCst);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prefetched_task_revoked_before_its_slot_never_runs() {
+    let client = Client::memory();
+    let worker = Worker::builder()
+        .client(client.clone())
+        .queues(["held-revoke"])
+        .concurrency(1)
+        .prefetch(1)
+        .lease_duration(Duration::from_millis(150))
+        .spawn()
+        .unwrap();
+    let first = holds_the_slot::new().delay_on(&client).await.unwrap();
+    let held = prefetched_then_revoked::new()
+        .delay_on(&client)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while client
+        .backend()
+        .queue_stats("held-revoke")
+        .await
+        .unwrap()
+        .running
+        < 2
+    {
+        assert!(Instant::now() < deadline, "the worker did not fetch ahead");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        held.revoke().await.unwrap(),
+        taskq::backend::CancelOutcome::Signalled,
+        "leased by the worker, so the worker is told"
+    );
+    // Two lease extensions: the worker has heard of it.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    SLOT_OPEN.store(true, Ordering::SeqCst);
+    first.get_timeout(Duration::from_secs(5)).await.unwrap();
+    let failure = failure_of(held.get_timeout(Duration::from_secs(5)).await.unwrap_err());
+    assert_eq!(failure.kind, FailureKind::Cancelled);
+    assert_eq!(failure.message, "revoked before it started");
+    assert!(!HELD_REVOKED_RAN.load(Ordering::SeqCst));
+    let report = worker.shutdown().await.unwrap();
+    assert_eq!((report.succeeded, report.cancelled), (1, 1));
+}
+
 // ---------------------------------------------------------------- concurrency
 
 static ONCE_RUNS: Mutex<Option<HashMap<u32, u32>>> = Mutex::new(None);

@@ -26,6 +26,7 @@ async fn stamp(sent_ns: u64) -> u64 {
 pub async fn worker(url: &str, concurrency: usize) -> Result<(), BoxError> {
     let client = Client::connect(url).await?;
     let _handle = Worker::builder()
+        .from_env()?
         .client(client)
         .queues(["cmp"])
         .concurrency(concurrency)

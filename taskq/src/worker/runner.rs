@@ -7,7 +7,9 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use tracing::Instrument;
 
-use super::{Interrupt, Running, Shared};
+use tokio::sync::OwnedSemaphorePermit;
+
+use super::{Held, Interrupt, Shared};
 use crate::backend::Completion;
 use crate::context::Context;
 use crate::message::{
@@ -144,11 +146,36 @@ mod workflow {
 
 /// The tasks every worker runs without registering them: they would otherwise add their queue
 /// to every worker's defaults.
-fn builtin(name: &str) -> Option<&'static crate::registry::TaskEntry> {
+pub(super) fn builtin(name: &str) -> Option<&'static crate::registry::TaskEntry> {
     match name {
         crate::canvas::plan::GATHER_TASK => Some(&crate::canvas::GATHER_ENTRY),
         crate::canvas::START_WORKFLOW_TASK => Some(&crate::canvas::START_WORKFLOW_ENTRY),
         _ => None,
+    }
+}
+
+/// Removes a held task from the worker's map when its run is over (unless a newer delivery of
+/// it replaced it there), and frees its room for the next fetch.
+struct Registered<'a> {
+    shared: &'a Shared,
+    id: crate::message::TaskId,
+    attempt: u32,
+    _room: OwnedSemaphorePermit,
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        let mut running = self
+            .shared
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if running
+            .get(&self.id)
+            .is_some_and(|r| r.lease.attempt == self.attempt)
+        {
+            running.remove(&self.id);
+        }
     }
 }
 
@@ -158,11 +185,50 @@ enum Ending {
     Interrupted(Interrupt),
 }
 
-pub(super) async fn run(shared: &Arc<Shared>, delivery: Delivery) {
-    let Delivery {
-        envelope: env,
-        lease,
-    } = delivery;
+/// Runs `held`, then the held tasks waiting for this runner's slot, one after the other.
+pub(super) async fn run_from(shared: &Arc<Shared>, mut held: Held) {
+    loop {
+        run(shared, held).await;
+        match shared.next_held() {
+            Some(next) => held = next,
+            None => return,
+        }
+    }
+}
+
+/// Runs one held task, whose context was made when it was fetched (registered in
+/// `shared.running`, which this removes it from when done).
+async fn run(shared: &Arc<Shared>, held: Held) {
+    let Held {
+        delivery: Delivery {
+            envelope: env,
+            lease,
+        },
+        entry,
+        ctx,
+        room,
+    } = held;
+    let _registered = Registered {
+        shared,
+        id: lease.id,
+        attempt: lease.attempt,
+        _room: room,
+    };
+
+    // Revoked, lost or shut down while it waited for its slot.
+    if let Some(why) = Interrupt::from_code(ctx.interrupted()) {
+        finish(
+            shared,
+            &env,
+            &lease,
+            None,
+            &ctx,
+            Ending::Interrupted(why),
+            false,
+        )
+        .await;
+        return;
+    }
 
     if env.attempt > env.max_attempts {
         let failure = TaskFailure::new(
@@ -182,10 +248,6 @@ pub(super) async fn run(shared: &Arc<Shared>, delivery: Delivery) {
         .await;
         return;
     }
-    let entry = shared
-        .registry
-        .get(&env.task)
-        .or_else(|| builtin(&env.task));
     let Some(entry) = entry else {
         let failure = TaskFailure::new(
             FailureKind::Rejected,
@@ -228,7 +290,6 @@ pub(super) async fn run(shared: &Arc<Shared>, delivery: Delivery) {
         }
     }
 
-    let ctx = Context::for_delivery(&env, entry.name, lease.clone(), shared.client.clone());
     let task = match (entry.run)(&env.args, ctx.clone()) {
         Ok(fut) => fut,
         Err(e) => {
@@ -247,48 +308,22 @@ pub(super) async fn run(shared: &Arc<Shared>, delivery: Delivery) {
             return;
         }
     };
-    {
-        let mut running = shared.running.lock().unwrap_or_else(|e| e.into_inner());
-        running.insert(
-            env.id,
-            Running {
-                lease: lease.clone(),
-                ctx: ctx.clone(),
-            },
-        );
-    }
     emit(EventKind::Started, env.id, &env.task, env.attempt, None);
+    let ending = attempt(&env, &ctx, task).await;
+    finish(shared, &env, &lease, flow.as_ref(), &ctx, ending, true).await;
+}
 
-    let span = tracing::info_span!("task", id = %env.id, name = %env.task, attempt = env.attempt);
-    let timeout = env.timeout();
-    let attempt = async {
-        let caught = AssertUnwindSafe(ctx.clone().scope(task)).catch_unwind();
-        let result = match timeout {
-            Some(limit) => match tokio::time::timeout(limit, caught).await {
-                Ok(r) => r,
-                Err(_) => {
-                    return Err(TaskFailure::new(
-                        FailureKind::Timeout,
-                        format!("timed out after {}", fmt_duration(limit)),
-                    ))
-                }
-            },
-            None => caught.await,
-        };
-        match result {
-            Ok(r) => r,
-            Err(panic) => Err(TaskFailure::new(FailureKind::Panic, panic_message(&*panic))),
-        }
-    }
-    .instrument(span);
-    let ending = match ctx.interruptible(attempt).await {
-        Ok(r) => Ending::Finished(r),
-        Err(code) => Ending::Interrupted(Interrupt::from_code(code).unwrap_or(Interrupt::Shutdown)),
-    };
-    {
-        let mut running = shared.running.lock().unwrap_or_else(|e| e.into_inner());
-        running.remove(&env.id);
-    }
+/// Records how a delivery ended. `started`: whether the task itself ran.
+async fn finish(
+    shared: &Shared,
+    env: &Envelope,
+    lease: &Lease,
+    flow: Option<&crate::canvas::plan::Continuation>,
+    ctx: &Context,
+    ending: Ending,
+    started: bool,
+) {
+    let lease = lease.clone();
     let counters = &shared.counters;
     let backend = shared.client.backend();
     match ending {
@@ -297,11 +332,11 @@ pub(super) async fn run(shared: &Arc<Shared>, delivery: Delivery) {
                 .succeeded
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             emit(EventKind::Succeeded, env.id, &env.task, env.attempt, None);
-            if let Some(flow) = &flow {
+            if let Some(flow) = flow {
                 // Start the next steps before recording this one: if we die in between, this
                 // step runs again and the next ones are not started twice (fixed ids, joins
                 // keep the first value of each slot).
-                if let Err(e) = workflow::advance(shared, flow, &env, &payload).await {
+                if let Err(e) = workflow::advance(shared, flow, env, &payload).await {
                     tracing::warn!(id = %env.id, error = %e, "could not start the next workflow steps; the step will run again");
                     if let Err(e) = backend.release(vec![lease]).await {
                         tracing::warn!(id = %env.id, error = %e, "could not hand the step back; it returns when its lease expires");
@@ -309,7 +344,7 @@ pub(super) async fn run(shared: &Arc<Shared>, delivery: Delivery) {
                     return;
                 }
             }
-            ack(shared, &env, lease, Outcome::Success(payload));
+            ack(shared, env, lease, Outcome::Success(payload));
         }
         Ending::Finished(Err(failure)) => {
             tracing::debug!(id = %env.id, task = %env.task, attempt = env.attempt, error = %failure, "attempt failed");
@@ -340,8 +375,8 @@ pub(super) async fn run(shared: &Arc<Shared>, delivery: Delivery) {
                     .failed
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::warn!(id = %env.id, task = %env.task, error = %failure, "task failed for good");
-                if let Some(flow) = &flow {
-                    if let Err(e) = workflow::fail(shared, flow, &env, &failure).await {
+                if let Some(flow) = flow {
+                    if let Err(e) = workflow::fail(shared, flow, env, &failure).await {
                         tracing::warn!(id = %env.id, error = %e, "could not fail the workflow");
                     }
                 }
@@ -354,7 +389,7 @@ pub(super) async fn run(shared: &Arc<Shared>, delivery: Delivery) {
                 );
                 dead_letter(
                     shared,
-                    &env,
+                    env,
                     &lease,
                     DeadLetterReason::AttemptsExhausted,
                     failure,
@@ -366,15 +401,20 @@ pub(super) async fn run(shared: &Arc<Shared>, delivery: Delivery) {
             counters
                 .cancelled
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let why = if started {
+                "revoked while running"
+            } else {
+                "revoked before it started"
+            };
             emit(
                 EventKind::Cancelled,
                 env.id,
                 &env.task,
                 env.attempt,
-                Some("revoked while running".into()),
+                Some(why.into()),
             );
-            let failure = TaskFailure::new(FailureKind::Cancelled, "revoked while running");
-            ack(shared, &env, lease, Outcome::Failure(failure));
+            let failure = TaskFailure::new(FailureKind::Cancelled, why);
+            ack(shared, env, lease, Outcome::Failure(failure));
         }
         Ending::Interrupted(Interrupt::LeaseLost) => {
             // Another worker has (or had) it: write nothing.
@@ -391,6 +431,41 @@ pub(super) async fn run(shared: &Arc<Shared>, delivery: Delivery) {
                 tracing::warn!(id = %env.id, error = %e, "could not hand the task back; it returns when its lease expires");
             }
         }
+    }
+}
+
+/// One attempt of the task itself: under its timeout, its panics caught, until it ends or is
+/// interrupted.
+async fn attempt(
+    env: &Envelope,
+    ctx: &Context,
+    task: futures_util::future::BoxFuture<'static, Result<crate::message::Payload, TaskFailure>>,
+) -> Ending {
+    let span = tracing::info_span!("task", id = %env.id, name = %env.task, attempt = env.attempt);
+    let timeout = env.timeout();
+    let attempt = async {
+        let caught = AssertUnwindSafe(ctx.clone().scope(task)).catch_unwind();
+        let result = match timeout {
+            Some(limit) => match tokio::time::timeout(limit, caught).await {
+                Ok(r) => r,
+                Err(_) => {
+                    return Err(TaskFailure::new(
+                        FailureKind::Timeout,
+                        format!("timed out after {}", fmt_duration(limit)),
+                    ))
+                }
+            },
+            None => caught.await,
+        };
+        match result {
+            Ok(r) => r,
+            Err(panic) => Err(TaskFailure::new(FailureKind::Panic, panic_message(&*panic))),
+        }
+    }
+    .instrument(span);
+    match ctx.interruptible(attempt).await {
+        Ok(r) => Ending::Finished(r),
+        Err(code) => Ending::Interrupted(Interrupt::from_code(code).unwrap_or(Interrupt::Shutdown)),
     }
 }
 

@@ -52,7 +52,7 @@ fn usage() -> &'static str {
      [--concurrency N] [--latency-samples N] [--prefill N] \
      [--window N] [--scenarios all|enqueue,process,e2e,latency] \
      [--workflow chain10|chord1000] \
-     | --compare [--compare-tasks N] [--rounds N] (needs --features compare)"
+     | --compare [--compare-tasks N] [--rounds N] (needs --no-default-features --features compare)"
 }
 
 fn parse() -> Result<Options, String> {

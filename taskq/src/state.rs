@@ -103,17 +103,12 @@ pub struct Event {
 
 const EVENT_BUFFER: usize = 4096;
 
-struct Bus {
-    tx: broadcast::Sender<Event>,
-    live: AtomicBool,
-}
+/// Whether anybody ever subscribed: until then, the bus (4096 slots) is not even allocated.
+static LIVE: AtomicBool = AtomicBool::new(false);
 
-fn bus() -> &'static Bus {
-    static BUS: OnceLock<Bus> = OnceLock::new();
-    BUS.get_or_init(|| Bus {
-        tx: broadcast::channel(EVENT_BUFFER).0,
-        live: AtomicBool::new(false),
-    })
+fn bus() -> &'static broadcast::Sender<Event> {
+    static BUS: OnceLock<broadcast::Sender<Event>> = OnceLock::new();
+    BUS.get_or_init(|| broadcast::channel(EVENT_BUFFER).0)
 }
 
 /// Subscribes to the events of this process: what its clients enqueue and what its workers
@@ -129,14 +124,14 @@ fn bus() -> &'static Bus {
 /// # }
 /// ```
 pub fn subscribe() -> broadcast::Receiver<Event> {
-    let bus = bus();
-    bus.live.store(true, Ordering::Relaxed);
-    bus.tx.subscribe()
+    let rx = bus().subscribe();
+    LIVE.store(true, Ordering::Relaxed);
+    rx
 }
 
 /// Whether anybody listens; lets hot paths skip building events nobody reads.
 pub(crate) fn has_subscribers() -> bool {
-    bus().live.load(Ordering::Relaxed)
+    LIVE.load(Ordering::Relaxed)
 }
 
 pub(crate) fn emit(kind: EventKind, id: TaskId, task: &str, attempt: u32, detail: Option<String>) {
@@ -144,11 +139,11 @@ pub(crate) fn emit(kind: EventKind, id: TaskId, task: &str, attempt: u32, detail
         return;
     }
     let bus = bus();
-    if bus.tx.receiver_count() == 0 {
+    if bus.receiver_count() == 0 {
         return;
     }
     // An error only means every subscriber has gone away meanwhile.
-    let _ = bus.tx.send(Event {
+    let _ = bus.send(Event {
         kind,
         id,
         task: task.to_owned(),

@@ -80,6 +80,20 @@ pub async fn enqueue(ctx: &Ctx, n: usize) -> Result<f64, BoxError> {
     Ok(rate(n, started.elapsed()))
 }
 
+/// One producer, `push_bulk` (apalis's bulk push) of 1,000 tasks at a time, on a queue nobody
+/// serves.
+pub async fn enqueue_batch(ctx: &Ctx, n: usize) -> Result<f64, BoxError> {
+    let mut s = storage(&ctx.url, "cmp-apalis-enqueue").await?;
+    let started = Instant::now();
+    let ids: Vec<u64> = (0..n as u64).collect();
+    for chunk in ids.chunks(1_000) {
+        s.push_bulk(chunk.iter().map(|i| Job::Noop(*i)).collect())
+            .await
+            .map_err(|e| format!("push_bulk: {e:?}"))?;
+    }
+    Ok(rate(n, started.elapsed()))
+}
+
 async fn done_count(ctx: &Ctx) -> Result<u64, BoxError> {
     let mut c = ctx.redis().await?;
     let key = config(QUEUE).done_jobs_set();

@@ -96,6 +96,13 @@ pub async fn run(ctx: &Ctx, o: &CompareOptions, pool: &str) -> Figures {
         "enqueue_tasks_per_s",
         r.and_then(|l| value(&l, "tasks_per_s")),
     );
+    let r = driver(ctx, &base("enqueue_batch", 1), deadline).await;
+    let _ = ctx.flush().await;
+    note(
+        &mut f,
+        "enqueue_batch_tasks_per_s",
+        r.and_then(|l| value(&l, "tasks_per_s")),
+    );
     for c in [2usize, 16] {
         let r = driver(ctx, &base("process", c), deadline).await;
         let _ = ctx.flush().await;

@@ -3,7 +3,7 @@
 //! one private `redis-server`, alternating the systems round by round.
 //!
 //! ```text
-//! cargo run --release -p taskq-bench --features compare -- --compare [--compare-tasks N] [--rounds N]
+//! cargo run --release -p taskq-bench --no-default-features --features compare -- --compare [--compare-tasks N] [--rounds N]
 //! ```
 //!
 //! The peers are dependencies of this package only, behind the `compare` feature, so the default
@@ -42,7 +42,7 @@ pub fn dispatch() -> Option<ExitCode> {
     {
         eprintln!(
             "--compare needs the peers, which are behind the `compare` feature:\n    \
-             cargo run --release -p taskq-bench --features compare -- --compare \
+             cargo run --release -p taskq-bench --no-default-features --features compare -- --compare \
              [--compare-tasks N] [--rounds N]"
         );
         Some(ExitCode::from(2))

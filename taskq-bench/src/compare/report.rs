@@ -144,7 +144,8 @@ fn markdown(
     let _ = writeln!(s, "![taskq and its peers](benchmarks.svg)\n");
     let _ = writeln!(s, "## Command\n\n```text");
     let mut command =
-        "cargo run --release -p taskq-bench --features compare -- --compare".to_owned();
+        "cargo run --release -p taskq-bench --no-default-features --features compare -- --compare"
+            .to_owned();
     if o.tasks != 100_000 {
         let _ = write!(command, " --compare-tasks {}", o.tasks);
     }
@@ -243,9 +244,15 @@ fn markdown(
     let _ = writeln!(s, "## Scenarios\n");
     let _ = writeln!(
         s,
-        "1. **enqueue**: one producer sends N no-op tasks, each send awaited before the next, \
-         to a queue nobody serves (taskq `.ignore_result().delay_on()`, apalis `push`, \
-         rusty-celery `send_task`, Celery `apply_async(ignore_result=True)`).\n\
+        "1. **enqueue**: one producer sends N no-op tasks to a queue nobody serves, \
+         results ignored. *Batched*: each system's fastest way to send many (taskq \
+         `send_many` of 1,000 at a time, apalis `push_bulk` of 1,000 at a time, rusty-celery \
+         64 `send_task` calls in flight as it has no batch API, Celery `apply_async` through \
+         one `producer_or_acquire()` producer as its docs teach, having no batch publish). \
+         *One send awaited at a time*: taskq `.ignore_result().delay_on()`, apalis `push`, \
+         rusty-celery `send_task`, Celery `apply_async(ignore_result=True)`; this one measures \
+         the round trip to Redis more than the system (a single client's plain `SET`s, one at \
+         a time, make about 34,000/s here).\n\
          2. **drain**: N no-op tasks queued first, then one worker process at concurrency 2 or \
          16 drains them. Timed from the first task's completion to the last (worker start-up, \
          which differs wildly between a Rust binary and a prefork Celery, excluded for all). \
@@ -280,8 +287,9 @@ fn markdown(
     let _ = writeln!(s, "## Settings (the fastest each one's docs recommend)\n");
     let _ = writeln!(
         s,
-        "- **taskq**: `Worker::builder().concurrency(c)`; producer `Client::connect` on Redis; \
-         defaults otherwise.\n\
+        "- **taskq**: `Worker::builder().concurrency(c).prefetch(63 * c)` (64 tasks held per \
+         slot, the same lead as Celery's multiplier of 64 below; its docs: raise `prefetch` \
+         for many short tasks); producer `Client::connect` on Redis; defaults otherwise.\n\
          - **apalis**: `WorkerBuilder::new(..).backend(RedisStorage).concurrency(c)`, \
          `Config::default().batch_size(100)` (its own tests' batch; default 10); results \
          persisted and task locks kept (defaults); the idle worker re-polled every {} ms with \
@@ -301,11 +309,18 @@ fn markdown(
          interop tests share).\n\
          - Every Rust worker process is this bench binary re-executed with a hidden flag, on \
          the runtime `#[tokio::main]` gives (one thread per core); the producers run on a \
-         one-thread runtime in the harness process. Allocator: mimalloc for the whole binary \
-         (all three Rust systems alike).\n",
+         one-thread runtime in the harness process. Allocator: {} for the whole binary (all \
+         three Rust systems alike).\n",
         super::apalis::POLL_MS,
         latency_samples(o, "rusty_celery"),
-        o.latency_samples
+        o.latency_samples,
+        if cfg!(feature = "mimalloc") {
+            "mimalloc"
+        } else {
+            "the system's (glibc `malloc`, what a worker binary gets unless it picks one; the \
+             command above builds without the bench's default mimalloc, whose transparent huge \
+             pages would count 2 MiB per touched page in the RSS figures)"
+        }
     );
     let _ = writeln!(s, "## Machine and versions\n");
     let _ = writeln!(

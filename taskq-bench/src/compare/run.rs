@@ -24,10 +24,16 @@ pub const SYSTEMS: [&str; 5] = [
 ];
 
 /// Scenario figures, in table order: (key suffix, label, unit, higher is better).
-pub const FIGURES: [(&str, &str, &str, bool); 7] = [
+pub const FIGURES: [(&str, &str, &str, bool); 8] = [
+    (
+        "enqueue_batch_tasks_per_s",
+        "enqueue, 1 producer, batched",
+        "tasks/s",
+        true,
+    ),
     (
         "enqueue_tasks_per_s",
-        "enqueue, 1 producer",
+        "enqueue, 1 producer, one send awaited at a time",
         "tasks/s",
         true,
     ),
@@ -379,6 +385,16 @@ async fn rust_system(ctx: &Ctx, o: &CompareOptions, system: &str) -> Figures {
     })
     .await;
     put(&mut f, "enqueue_tasks_per_s", enq);
+    let _ = ctx.flush().await;
+    let enq = timed(deadline, async {
+        match system {
+            "taskq" => taskq::enqueue_batch(ctx, n).await,
+            "apalis" => apalis::enqueue_batch(ctx, n).await,
+            _ => rusty_celery::enqueue_batch(ctx, n).await,
+        }
+    })
+    .await;
+    put(&mut f, "enqueue_batch_tasks_per_s", enq);
     let _ = ctx.flush().await;
     for c in [2usize, 16] {
         let r = timed(deadline, async {

@@ -78,6 +78,26 @@ pub async fn enqueue(ctx: &Ctx, n: usize) -> Result<f64, BoxError> {
     Ok(rate(n, started.elapsed()))
 }
 
+/// One producer, 64 `send_task` calls in flight (it has no batch API), on a queue nobody
+/// serves.
+pub async fn enqueue_batch(ctx: &Ctx, n: usize) -> Result<f64, BoxError> {
+    let app = app(&ctx.url, 16).await?;
+    let started = Instant::now();
+    let mut sends = futures_util::stream::iter(0..n as u64)
+        .map(|i| {
+            let app = app.clone();
+            async move {
+                app.send_task(rc_noop::new(i).with_queue("cmp-rcelery-enqueue"))
+                    .await
+            }
+        })
+        .buffer_unordered(64);
+    while let Some(r) = sends.next().await {
+        r?;
+    }
+    Ok(rate(n, started.elapsed()))
+}
+
 async fn counter(ctx: &Ctx) -> Result<u64, BoxError> {
     let mut c = ctx.redis().await?;
     let v: Option<u64> = redis::cmd("GET").arg(DONE).query_async(&mut c).await?;

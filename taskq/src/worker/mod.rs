@@ -60,6 +60,9 @@ pub const DEFAULT_CONCURRENCY: usize = 64;
 /// The most tasks one fetch asks for.
 const FETCH_MAX: usize = 256;
 
+/// The most completions waiting for the acker (twice what one acker call records).
+const ACK_BACKLOG: usize = 1024;
+
 /// How far a worker is in stopping.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Stop {
@@ -176,7 +179,9 @@ struct Shared {
     /// Every task this worker holds a lease on: running, or fetched and waiting for a slot.
     running: Mutex<IdMap<Running>>,
     slots: Mutex<Slots>,
-    acks: mpsc::UnboundedSender<Completion>,
+    /// To the acker. Bounded: when recording falls behind, runners wait before they free
+    /// their room, so a fast worker does not pile up unrecorded completions.
+    acks: mpsc::Sender<Completion>,
     counters: Counters,
 }
 
@@ -595,7 +600,7 @@ async fn run_worker(
         None => Client::global().await?,
     };
     let backend = client.backend().clone();
-    let (ack_tx, ack_rx) = mpsc::unbounded_channel();
+    let (ack_tx, ack_rx) = mpsc::channel(ACK_BACKLOG);
     let shared = Arc::new(Shared {
         client,
         registry,
@@ -832,7 +837,7 @@ fn reconnect_delay(failures: u32) -> Duration {
 /// goes in the next one.
 async fn acker(
     backend: Arc<dyn crate::backend::Backend>,
-    mut rx: mpsc::UnboundedReceiver<Completion>,
+    mut rx: mpsc::Receiver<Completion>,
     linger: Duration,
 ) {
     const MAX: usize = 512;

@@ -285,7 +285,7 @@ async fn run(shared: &Arc<Shared>, held: Held) {
                 FailureKind::Cancelled,
                 "the workflow had already finished (a step failed or it was revoked)",
             );
-            ack(shared, &env, lease, Outcome::Failure(failure));
+            ack(shared, &env, lease, Outcome::Failure(failure)).await;
             return;
         }
     }
@@ -344,7 +344,7 @@ async fn finish(
                     return;
                 }
             }
-            ack(shared, env, lease, Outcome::Success(payload));
+            ack(shared, env, lease, Outcome::Success(payload)).await;
         }
         Ending::Finished(Err(failure)) => {
             tracing::debug!(id = %env.id, task = %env.task, attempt = env.attempt, error = %failure, "attempt failed");
@@ -414,7 +414,7 @@ async fn finish(
                 Some(why.into()),
             );
             let failure = TaskFailure::new(FailureKind::Cancelled, why);
-            ack(shared, env, lease, Outcome::Failure(failure));
+            ack(shared, env, lease, Outcome::Failure(failure)).await;
         }
         Ending::Interrupted(Interrupt::LeaseLost) => {
             // Another worker has (or had) it: write nothing.
@@ -469,7 +469,7 @@ async fn attempt(
     }
 }
 
-fn ack(shared: &Shared, env: &Envelope, lease: Lease, outcome: Outcome) {
+async fn ack(shared: &Shared, env: &Envelope, lease: Lease, outcome: Outcome) {
     let completion = Completion {
         lease,
         outcome,
@@ -477,7 +477,7 @@ fn ack(shared: &Shared, env: &Envelope, lease: Lease, outcome: Outcome) {
         reply_to: env.reply_to.clone(),
     };
     // The acker lives as long as the worker; if it is gone the lease brings the task back.
-    let _ = shared.acks.send(completion);
+    let _ = shared.acks.send(completion).await;
 }
 
 async fn reject(

@@ -27,11 +27,16 @@ async fn stamp(sent_ns: u64) -> u64 {
 /// `prefetch` for many short tasks).
 pub async fn worker(url: &str, concurrency: usize) -> Result<(), BoxError> {
     let client = Client::connect(url).await?;
+    // `TASKQ_BENCH_PREFETCH_PER_SLOT` overrides the 63 held per slot, for trying settings.
+    let per_slot = std::env::var("TASKQ_BENCH_PREFETCH_PER_SLOT")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(63);
     let _handle = Worker::builder()
         .client(client)
         .queues(["cmp"])
         .concurrency(concurrency)
-        .prefetch(63 * concurrency)
+        .prefetch(per_slot * concurrency)
         .from_env()?
         .spawn()?;
     std::future::pending::<()>().await;

@@ -604,7 +604,11 @@ async fn run_worker(
     let shared = Arc::new(Shared {
         client,
         registry,
-        running: Mutex::new(IdMap::default()),
+        // Sized for every task the worker may hold, so it never grows (and copies) under load.
+        running: Mutex::new(IdMap::with_capacity_and_hasher(
+            (settings.concurrency + settings.prefetch).min(FETCH_MAX * 16),
+            Default::default(),
+        )),
         slots: Mutex::new(Slots {
             free: settings.concurrency,
             queue: VecDeque::new(),

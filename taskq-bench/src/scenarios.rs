@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt;
-use taskq::{Client, Worker, WorkerHandle};
+use taskq::{AsyncResult, Call, Client, Task, Worker, WorkerHandle};
 use taskq_redis::testing::RedisServer;
 
 use crate::Options;
@@ -279,34 +279,35 @@ async fn enqueue(target: &mut Target, options: &Options) -> Result<(), BoxError>
     }
     line("enqueue_tasks_per_s", per_s(n, started.elapsed()));
     let started = Instant::now();
-    let ids: Vec<u64> = (0..n as u64).collect();
-    for chunk in ids.chunks(1_000) {
-        client
-            .send_many(
-                chunk
-                    .iter()
-                    .map(|i| noop::new(*i).queue("bench-enqueue").ignore_result()),
-            )
-            .await?;
-    }
+    send_batched(&client, n, |i| {
+        noop::new(i).queue("bench-enqueue").ignore_result()
+    })
+    .await?;
     line("enqueue_batched_tasks_per_s", per_s(n, started.elapsed()));
     // The tasks stay on `bench-enqueue`, which no worker serves.
     Ok(())
 }
 
 /// A queue of N tasks filled first, then drained by one worker that stores every result.
-async fn process(target: &mut Target, options: &Options) -> Result<(), BoxError> {
-    let n = options.tasks;
-    let client = target.client().await?;
+/// Sends tasks `make(0)` .. `make(n - 1)` with `send_many`, 1,000 (one round trip) at a time;
+/// their handles in order.
+pub async fn send_batched<T: Task>(
+    client: &Client,
+    n: usize,
+    make: impl Fn(u64) -> Call<T>,
+) -> Result<Vec<AsyncResult<T::Output>>, taskq::Error> {
     let ids: Vec<u64> = (0..n as u64).collect();
     let mut handles = Vec::with_capacity(n);
     for chunk in ids.chunks(1_000) {
-        handles.extend(
-            client
-                .send_many(chunk.iter().map(|i| noop::new(*i)))
-                .await?,
-        );
+        handles.extend(client.send_many(chunk.iter().map(|i| make(*i))).await?);
     }
+    Ok(handles)
+}
+
+async fn process(target: &mut Target, options: &Options) -> Result<(), BoxError> {
+    let n = options.tasks;
+    let client = target.client().await?;
+    let handles = send_batched(&client, n, noop::new).await?;
     let started = Instant::now();
     let worker = BenchWorker::start(&client, options.concurrency)?;
     for (i, h) in handles.into_iter().enumerate() {

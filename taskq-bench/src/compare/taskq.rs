@@ -62,16 +62,10 @@ pub async fn enqueue(ctx: &Ctx, n: usize) -> Result<f64, BoxError> {
 pub async fn enqueue_batch(ctx: &Ctx, n: usize) -> Result<f64, BoxError> {
     let client = Client::connect(&ctx.url).await?;
     let started = Instant::now();
-    let ids: Vec<u64> = (0..n as u64).collect();
-    for chunk in ids.chunks(1_000) {
-        client
-            .send_many(
-                chunk
-                    .iter()
-                    .map(|i| noop::new(*i).queue("cmp-enqueue").ignore_result()),
-            )
-            .await?;
-    }
+    crate::scenarios::send_batched(&client, n, |i| {
+        noop::new(i).queue("cmp-enqueue").ignore_result()
+    })
+    .await?;
     Ok(rate(n, started.elapsed()))
 }
 
@@ -79,15 +73,7 @@ pub async fn enqueue_batch(ctx: &Ctx, n: usize) -> Result<f64, BoxError> {
 /// Timed from the first result to the last (worker start-up excluded, as for every system).
 pub async fn process(ctx: &Ctx, n: usize, concurrency: usize) -> Result<(f64, f64), BoxError> {
     let client = Client::connect(&ctx.url).await?;
-    let ids: Vec<u64> = (0..n as u64).collect();
-    let mut handles = Vec::with_capacity(n);
-    for chunk in ids.chunks(1_000) {
-        handles.extend(
-            client
-                .send_many(chunk.iter().map(|i| noop::new(*i)))
-                .await?,
-        );
-    }
+    let handles = crate::scenarios::send_batched(&client, n, noop::new).await?;
     let worker = ctx.spawn_worker("taskq", concurrency)?;
     let mut handles = handles.into_iter().enumerate();
     let mut first = None;

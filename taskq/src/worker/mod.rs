@@ -532,8 +532,8 @@ impl WorkerHandle {
 }
 
 /// Runs a worker for every task linked into the binary, configured from the environment
-/// (`TASKQ_URL`, `TASKQ_QUEUES`, `TASKQ_CONCURRENCY`), until Ctrl-C or SIGTERM. The first signal
-/// begins a warm shutdown; a second one makes it cold.
+/// (`TASKQ_URL`, `TASKQ_QUEUES`, `TASKQ_CONCURRENCY`, `TASKQ_PREFETCH`), until Ctrl-C or SIGTERM.
+/// The first signal begins a warm shutdown; a second one makes it cold.
 ///
 /// ```no_run
 /// #[tokio::main]

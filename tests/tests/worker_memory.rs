@@ -693,6 +693,62 @@ async fn a_prefetched_task_revoked_before_its_slot_never_runs() {
     assert_eq!((report.succeeded, report.cancelled), (1, 1));
 }
 
+static EXPIRY_SLOT_OPEN: AtomicBool = AtomicBool::new(false);
+static HELD_EXPIRED_RAN: AtomicBool = AtomicBool::new(false);
+
+#[taskq::task(queue = "held-expire")]
+async fn holds_the_slot_until_told() {
+    while !EXPIRY_SLOT_OPEN.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[taskq::task(queue = "held-expire")]
+async fn prefetched_then_expired() {
+    HELD_EXPIRED_RAN.store(true, Ordering::SeqCst);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prefetched_task_that_expires_before_its_slot_never_runs() {
+    let client = Client::memory();
+    let worker = Worker::builder()
+        .client(client.clone())
+        .queues(["held-expire"])
+        .concurrency(1)
+        .prefetch(1)
+        .spawn()
+        .unwrap();
+    let first = holds_the_slot_until_told::new()
+        .delay_on(&client)
+        .await
+        .unwrap();
+    let held = prefetched_then_expired::new()
+        .expires_in(Duration::from_millis(200))
+        .delay_on(&client)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while client
+        .backend()
+        .queue_stats("held-expire")
+        .await
+        .unwrap()
+        .running
+        < 2
+    {
+        assert!(Instant::now() < deadline, "the worker did not fetch ahead");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Fetched in time, but its slot frees only after it expired.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    EXPIRY_SLOT_OPEN.store(true, Ordering::SeqCst);
+    first.get_timeout(Duration::from_secs(5)).await.unwrap();
+    let failure = failure_of(held.get_timeout(Duration::from_secs(5)).await.unwrap_err());
+    assert_eq!(failure.kind, FailureKind::Expired);
+    assert!(!HELD_EXPIRED_RAN.load(Ordering::SeqCst));
+    worker.shutdown().await.unwrap();
+}
+
 // ---------------------------------------------------------------- concurrency
 
 static ONCE_RUNS: Mutex<Option<HashMap<u32, u32>>> = Mutex::new(None);

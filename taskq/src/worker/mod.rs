@@ -1,7 +1,7 @@
 //! The worker: fetches tasks, runs them with limits, and records what happened.
 //!
 //! ```text
-//!   fetch loop ── room? ──► backend.fetch(max = room) ──► register the leases ──► free slot?
+//!   fetch loop ── room? ──► fetch(max = room, ≤ 256) ──► register the leases ──► free slot?
 //!        ▲     (running + held ≤ concurrency + prefetch)             yes │      no │
 //!        │                                                  spawn a runner    held, in fetch
 //!        │                                                               │    order (FIFO)
@@ -17,7 +17,8 @@
 //! `taskq::worker::run()` is the whole main of a worker binary. [`Worker::builder`] sets the
 //! same things by hand.
 //!
-//! Shutdown is warm first: stop fetching and let running tasks finish within the grace period.
+//! Shutdown is warm first: stop fetching, hand back the held tasks that have not started, and
+//! let running tasks finish within the grace period.
 //! Then cold (a second signal, or the grace deadline): stop the running tasks and hand their
 //! messages back to the backend, uncounted, for another worker.
 
@@ -60,6 +61,9 @@ pub const DEFAULT_CONCURRENCY: usize = 64;
 /// The most tasks one fetch asks for.
 const FETCH_MAX: usize = 256;
 
+/// How long a shutdown waits for the backend to take held tasks back.
+const HAND_BACK_WAIT: Duration = Duration::from_secs(5);
+
 /// The most completions waiting for the acker (twice what one acker call records).
 const ACK_BACKLOG: usize = 1024;
 
@@ -88,7 +92,8 @@ pub struct WorkerReport {
     pub rejected: u64,
     /// Tasks stopped because they were revoked or their lease was lost.
     pub cancelled: u64,
-    /// Tasks handed back at a cold shutdown.
+    /// Tasks handed back at a shutdown: held ones that had not started (warm or cold) and
+    /// running ones stopped by a cold shutdown.
     pub released: u64,
 }
 
@@ -358,8 +363,14 @@ impl WorkerBuilder {
     /// about 15,000 no-op tasks/s with `prefetch(2)` and 50,000 with `prefetch(64)`. For many
     /// short tasks, raise it; for long tasks shared by several workers, `0` is fairer, since a
     /// task held here waits for this worker even when another is idle (Celery's advice of a
-    /// multiplier of 1). A revoked held task never starts; a warm shutdown hands held tasks
-    /// back at once.
+    /// multiplier of 1).
+    ///
+    /// Held tasks count as running in the backend's state and queue statistics (they are
+    /// leased). They run in fetch order, so a task of higher priority published after them waits
+    /// behind at most `prefetch` of them. A revocation reaches a held task at the worker's next
+    /// lease extension (every third of the lease): if it has not started by then, it never
+    /// does. A warm shutdown hands held tasks back at once; one held past its `expires` is
+    /// discarded as expired rather than started.
     ///
     /// ```
     /// let builder = taskq::Worker::builder().concurrency(4).prefetch(256);
@@ -604,7 +615,8 @@ async fn run_worker(
     let shared = Arc::new(Shared {
         client,
         registry,
-        // Sized for every task the worker may hold, so it never grows (and copies) under load.
+        // Sized for every task the worker may hold (up to 4,096), so it does not grow (and copy)
+        // under load.
         running: Mutex::new(IdMap::with_capacity_and_hasher(
             (settings.concurrency + settings.prefetch).min(FETCH_MAX * 16),
             Default::default(),
@@ -698,7 +710,23 @@ async fn run_worker(
                 continue;
             }
         };
-        busy = !deliveries.is_empty() && deliveries.len() == permits.len();
+        busy = !deliveries.is_empty() && deliveries.len() >= permits.len();
+        let mut deliveries = deliveries;
+        if deliveries.len() > permits.len() {
+            // A backend that returned more than asked: no room for those, so they go back.
+            let extra: Vec<Lease> = deliveries
+                .split_off(permits.len())
+                .into_iter()
+                .map(|d| d.lease)
+                .collect();
+            tracing::warn!(
+                extra = extra.len(),
+                "the backend returned more tasks than asked"
+            );
+            if let Err(e) = backend.release(extra).await {
+                tracing::warn!(error = %e, "could not hand back the extra tasks; they return when their leases expire");
+            }
+        }
         hold(&shared, deliveries, permits, &tracker);
     }
 
@@ -806,16 +834,24 @@ async fn hand_back_held(shared: &Shared) {
     {
         let mut running = shared.running.lock().unwrap_or_else(|e| e.into_inner());
         for lease in &leases {
-            running.remove(&lease.id);
+            if running.get(&lease.id).is_some_and(|r| r.lease == *lease) {
+                running.remove(&lease.id);
+            }
         }
     }
     let n = leases.len() as u64;
-    match shared.client.backend().release(leases).await {
-        Ok(_) => {
+    let release = shared.client.backend().release(leases);
+    match tokio::time::timeout(HAND_BACK_WAIT, release).await {
+        Ok(Ok(_)) => {
             shared.counters.released.fetch_add(n, Ordering::Relaxed);
         }
-        Err(e) => {
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "could not hand back held tasks; they return when their leases expire")
+        }
+        Err(_) => {
+            tracing::warn!(
+                "handing back held tasks timed out; they return when their leases expire"
+            )
         }
     }
 }
@@ -882,8 +918,8 @@ async fn acker(
     }
 }
 
-/// Extends the leases of every running task once per third of the lease, and stops the tasks
-/// that were revoked or whose lease is lost.
+/// Extends the leases of every task the worker holds (running or waiting for a slot) once per
+/// third of the lease, and stops the ones that were revoked or whose lease is lost.
 async fn extender(shared: Arc<Shared>, lease: Duration, stop: CancellationToken) {
     let mut tick = tokio::time::interval(lease / 3);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

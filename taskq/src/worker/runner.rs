@@ -159,12 +159,18 @@ pub(super) fn builtin(name: &str) -> Option<&'static crate::registry::TaskEntry>
 struct Registered<'a> {
     shared: &'a Shared,
     id: crate::message::TaskId,
-    attempt: u32,
+    /// The attempt registered, until `unregister`.
+    attempt: Option<u32>,
     _room: OwnedSemaphorePermit,
 }
 
-impl Drop for Registered<'_> {
-    fn drop(&mut self) {
+impl Registered<'_> {
+    /// Takes the lease out of the worker's map (no more extensions or interrupts); the room is
+    /// kept until the guard goes.
+    fn unregister(&mut self) {
+        let Some(attempt) = self.attempt.take() else {
+            return;
+        };
         let mut running = self
             .shared
             .running
@@ -172,10 +178,16 @@ impl Drop for Registered<'_> {
             .unwrap_or_else(|e| e.into_inner());
         if running
             .get(&self.id)
-            .is_some_and(|r| r.lease.attempt == self.attempt)
+            .is_some_and(|r| r.lease.attempt == attempt)
         {
             running.remove(&self.id);
         }
+    }
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        self.unregister();
     }
 }
 
@@ -188,7 +200,14 @@ enum Ending {
 /// Runs `held`, then the held tasks waiting for this runner's slot, one after the other.
 pub(super) async fn run_from(shared: &Arc<Shared>, mut held: Held) {
     loop {
-        run(shared, held).await;
+        // The task's own panics are caught in `attempt`; one anywhere else in the run must not
+        // take the slot with it, or the tasks held behind it would wait for good.
+        if let Err(panic) = AssertUnwindSafe(run(shared, held)).catch_unwind().await {
+            tracing::error!(
+                error = %panic_message(&*panic),
+                "a worker run panicked outside its task; its lease brings the task back"
+            );
+        }
         match shared.next_held() {
             Some(next) => held = next,
             None => return,
@@ -208,15 +227,16 @@ async fn run(shared: &Arc<Shared>, held: Held) {
         ctx,
         room,
     } = held;
-    let _registered = Registered {
+    let mut registered = Registered {
         shared,
         id: lease.id,
-        attempt: lease.attempt,
+        attempt: Some(lease.attempt),
         _room: room,
     };
 
     // Revoked, lost or shut down while it waited for its slot.
     if let Some(why) = Interrupt::from_code(ctx.interrupted()) {
+        registered.unregister();
         finish(
             shared,
             &env,
@@ -227,6 +247,17 @@ async fn run(shared: &Arc<Shared>, held: Held) {
             false,
         )
         .await;
+        return;
+    }
+
+    // Held past its `expires`: discarded, as the backend does with one it has not delivered.
+    if env.is_expired_at(crate::message::Timestamp::now()) {
+        registered.unregister();
+        let failure = TaskFailure::new(
+            FailureKind::Expired,
+            "the task expired before a worker started it",
+        );
+        ack(shared, &env, lease, Outcome::Failure(failure)).await;
         return;
     }
 
@@ -310,6 +341,8 @@ async fn run(shared: &Arc<Shared>, held: Held) {
     };
     emit(EventKind::Started, env.id, &env.task, env.attempt, None);
     let ending = attempt(&env, &ctx, task).await;
+    // Before recording: a lease handed back or finished is not extended any more.
+    registered.unregister();
     finish(shared, &env, &lease, flow.as_ref(), &ctx, ending, true).await;
 }
 

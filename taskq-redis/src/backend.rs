@@ -826,6 +826,12 @@ impl Inner {
         for (queue, idx) in groups {
             let k = self.keys(queue);
             for chunk in idx.chunks(CHUNK) {
+                if self.complete_fast(&k, &batch, chunk).await? {
+                    for &i in chunk {
+                        accepted[i] = true;
+                    }
+                    continue;
+                }
                 let mut inv = scripts::COMPLETE.prepare_invoke();
                 inv.key(k.env())
                     .key(k.lease())
@@ -853,6 +859,71 @@ impl Inner {
             }
         }
         Ok(accepted)
+    }
+
+    /// The batch through `complete_fast.lua`: `Ok(false)` if it must go item by item (a lease
+    /// not current, a revocation, progress or foreign waiter pending, an id twice).
+    async fn complete_fast(
+        &self,
+        k: &keys::QueueKeys,
+        batch: &[Completion],
+        chunk: &[usize],
+    ) -> Result<bool, BackendError> {
+        let mut ids = Vec::with_capacity(chunk.len());
+        let mut seen = std::collections::HashSet::with_capacity(chunk.len());
+        for &i in chunk {
+            let id = batch[i].lease.id;
+            if !seen.insert(id) {
+                return Ok(false);
+            }
+            ids.push(id.to_string());
+        }
+        let mut results: Vec<String> = Vec::new();
+        let mut expiries: Vec<String> = Vec::new();
+        let mut channels: Vec<(&str, String)> = Vec::new();
+        for (&i, id) in chunk.iter().zip(&ids) {
+            let c = &batch[i];
+            let (stored, entry) = rendered(id, &c.outcome)?;
+            let expires = expiry(c.result_ttl);
+            if !expires.is_empty() {
+                results.push(id.clone());
+                results.push(stored);
+                expiries.push(expires);
+                expiries.push(id.clone());
+            }
+            if let Some(chan) = c.reply_to.as_deref().filter(|c| !c.is_empty()) {
+                match channels.iter_mut().find(|(c, _)| *c == chan) {
+                    Some((_, message)) => {
+                        message.push(',');
+                        message.push_str(&entry);
+                    }
+                    None => channels.push((chan, format!("[{entry}"))),
+                }
+            }
+        }
+        let mut inv = scripts::COMPLETE_FAST.prepare_invoke();
+        inv.key(k.env())
+            .key(k.lease())
+            .key(k.cancel())
+            .key(k.progress())
+            .key(k.watch())
+            .key(k.results())
+            .key(k.expiry())
+            .key(k.attempt())
+            .arg(ids.len())
+            .arg(results.len() / 2)
+            .arg(channels.len())
+            .arg(&ids);
+        for &i in chunk {
+            inv.arg(batch[i].lease.attempt);
+        }
+        inv.arg(&results).arg(&expiries);
+        for (chan, mut message) in channels {
+            message.push(']');
+            inv.arg(chan).arg(message);
+        }
+        let n: i64 = self.eval(&inv).await?;
+        Ok(n >= 0)
     }
 
     async fn release(&self, leases: Vec<Lease>) -> Result<(), BackendError> {

@@ -19,6 +19,8 @@ scripts! {
     FETCH = "fetch.lua";
     /// Fenced completion of a batch.
     COMPLETE = "complete.lua";
+    /// The same when every lease checks out and nothing else is pending: no per-item Lua.
+    COMPLETE_FAST = "complete_fast.lua";
     /// Fenced move to the dead letters.
     DEAD_LETTER = "dead_letter.lua";
     /// Fenced burial of an undecodable message.

@@ -833,14 +833,7 @@ impl Inner {
                     continue;
                 }
                 let mut inv = scripts::COMPLETE.prepare_invoke();
-                inv.key(k.env())
-                    .key(k.lease())
-                    .key(k.cancel())
-                    .key(k.progress())
-                    .key(k.watch())
-                    .key(k.results())
-                    .key(k.expiry())
-                    .key(k.attempt());
+                k.complete_keys(&mut inv);
                 for &i in chunk {
                     let c = &batch[i];
                     let id = c.lease.id.to_string();
@@ -902,15 +895,8 @@ impl Inner {
             }
         }
         let mut inv = scripts::COMPLETE_FAST.prepare_invoke();
-        inv.key(k.env())
-            .key(k.lease())
-            .key(k.cancel())
-            .key(k.progress())
-            .key(k.watch())
-            .key(k.results())
-            .key(k.expiry())
-            .key(k.attempt())
-            .arg(ids.len())
+        k.complete_keys(&mut inv);
+        inv.arg(ids.len())
             .arg(results.len() / 2)
             .arg(channels.len())
             .arg(&ids);

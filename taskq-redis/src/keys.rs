@@ -92,6 +92,19 @@ impl QueueKeys {
             .key(self.attempt());
     }
 
+    /// The keys of `complete` and `complete_fast`, in their `KEYS` order: env, lease, cancel,
+    /// progress, watch, results, expiry, attempt.
+    pub(crate) fn complete_keys(&self, inv: &mut redis::ScriptInvocation<'_>) {
+        inv.key(self.env())
+            .key(self.lease())
+            .key(self.cancel())
+            .key(self.progress())
+            .key(self.watch())
+            .key(self.results())
+            .key(self.expiry())
+            .key(self.attempt());
+    }
+
     pub(crate) fn ready_all(&self) -> impl Iterator<Item = String> + '_ {
         (0..10u8).map(|p| self.ready(p))
     }

@@ -633,49 +633,61 @@ async fn prefetched_tasks_keep_their_leases_and_go_back_at_a_warm_shutdown() {
     );
 }
 
-static SLOT_OPEN: AtomicBool = AtomicBool::new(false);
-static HELD_REVOKED_RAN: AtomicBool = AtomicBool::new(false);
+/// Gates and run marks of the two tests below, one index each.
+static GATES: [AtomicBool; 2] = [AtomicBool::new(false), AtomicBool::new(false)];
+static MARKS: [AtomicBool; 2] = [AtomicBool::new(false), AtomicBool::new(false)];
 
-#[taskq::task(queue = "held-revoke")]
-async fn holds_the_slot() {
-    while !SLOT_OPEN.load(Ordering::SeqCst) {
+#[taskq::task(queue = "held-gates")]
+async fn blocks_until(gate: usize) {
+    while !GATES[gate].load(Ordering::SeqCst) {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
-#[taskq::task(queue = "held-revoke")]
-async fn prefetched_then_revoked() {
-    HELD_REVOKED_RAN.store(true, Ordering::SeqCst);
+#[taskq::task(queue = "held-gates")]
+async fn marks(flag: usize) {
+    MARKS[flag].store(true, Ordering::SeqCst);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_prefetched_task_revoked_before_its_slot_never_runs() {
-    let client = Client::memory();
+/// A worker on `queue` that runs one task and holds one more, and the two tasks: the first
+/// blocks its slot until `GATES[i]` opens, the second (made by `second`) waits held.
+async fn one_running_one_held<T: taskq::Task>(
+    client: &Client,
+    queue: &'static str,
+    i: usize,
+    second: taskq::Call<T>,
+) -> (
+    taskq::WorkerHandle,
+    taskq::AsyncResult<()>,
+    taskq::AsyncResult<T::Output>,
+) {
     let worker = Worker::builder()
         .client(client.clone())
-        .queues(["held-revoke"])
+        .queues([queue])
         .concurrency(1)
         .prefetch(1)
         .lease_duration(Duration::from_millis(150))
         .spawn()
         .unwrap();
-    let first = holds_the_slot::new().delay_on(&client).await.unwrap();
-    let held = prefetched_then_revoked::new()
-        .delay_on(&client)
+    let first = blocks_until::new(i)
+        .queue(queue)
+        .delay_on(client)
         .await
         .unwrap();
+    let held = second.queue(queue).delay_on(client).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
-    while client
-        .backend()
-        .queue_stats("held-revoke")
-        .await
-        .unwrap()
-        .running
-        < 2
-    {
+    while client.backend().queue_stats(queue).await.unwrap().running < 2 {
         assert!(Instant::now() < deadline, "the worker did not fetch ahead");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    (worker, first, held)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prefetched_task_revoked_before_its_slot_never_runs() {
+    let client = Client::memory();
+    let (worker, first, held) =
+        one_running_one_held(&client, "held-revoke", 0, marks::new(0)).await;
     assert_eq!(
         held.revoke().await.unwrap(),
         taskq::backend::CancelOutcome::Signalled,
@@ -683,69 +695,28 @@ async fn a_prefetched_task_revoked_before_its_slot_never_runs() {
     );
     // Two lease extensions: the worker has heard of it.
     tokio::time::sleep(Duration::from_millis(150)).await;
-    SLOT_OPEN.store(true, Ordering::SeqCst);
+    GATES[0].store(true, Ordering::SeqCst);
     first.get_timeout(Duration::from_secs(5)).await.unwrap();
     let failure = failure_of(held.get_timeout(Duration::from_secs(5)).await.unwrap_err());
     assert_eq!(failure.kind, FailureKind::Cancelled);
     assert_eq!(failure.message, "revoked before it started");
-    assert!(!HELD_REVOKED_RAN.load(Ordering::SeqCst));
+    assert!(!MARKS[0].load(Ordering::SeqCst));
     let report = worker.shutdown().await.unwrap();
     assert_eq!((report.succeeded, report.cancelled), (1, 1));
-}
-
-static EXPIRY_SLOT_OPEN: AtomicBool = AtomicBool::new(false);
-static HELD_EXPIRED_RAN: AtomicBool = AtomicBool::new(false);
-
-#[taskq::task(queue = "held-expire")]
-async fn holds_the_slot_until_told() {
-    while !EXPIRY_SLOT_OPEN.load(Ordering::SeqCst) {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-#[taskq::task(queue = "held-expire")]
-async fn prefetched_then_expired() {
-    HELD_EXPIRED_RAN.store(true, Ordering::SeqCst);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_prefetched_task_that_expires_before_its_slot_never_runs() {
     let client = Client::memory();
-    let worker = Worker::builder()
-        .client(client.clone())
-        .queues(["held-expire"])
-        .concurrency(1)
-        .prefetch(1)
-        .spawn()
-        .unwrap();
-    let first = holds_the_slot_until_told::new()
-        .delay_on(&client)
-        .await
-        .unwrap();
-    let held = prefetched_then_expired::new()
-        .expires_in(Duration::from_millis(200))
-        .delay_on(&client)
-        .await
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while client
-        .backend()
-        .queue_stats("held-expire")
-        .await
-        .unwrap()
-        .running
-        < 2
-    {
-        assert!(Instant::now() < deadline, "the worker did not fetch ahead");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let expiring = marks::new(1).expires_in(Duration::from_millis(200));
+    let (worker, first, held) = one_running_one_held(&client, "held-expire", 1, expiring).await;
     // Fetched in time, but its slot frees only after it expired.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    EXPIRY_SLOT_OPEN.store(true, Ordering::SeqCst);
+    GATES[1].store(true, Ordering::SeqCst);
     first.get_timeout(Duration::from_secs(5)).await.unwrap();
     let failure = failure_of(held.get_timeout(Duration::from_secs(5)).await.unwrap_err());
     assert_eq!(failure.kind, FailureKind::Expired);
-    assert!(!HELD_EXPIRED_RAN.load(Ordering::SeqCst));
+    assert!(!MARKS[1].load(Ordering::SeqCst));
     worker.shutdown().await.unwrap();
 }
 

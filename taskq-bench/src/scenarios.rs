@@ -325,6 +325,21 @@ async fn process(target: &mut Target, options: &Options) -> Result<(), BoxError>
 /// keeps up to `window` `.delay()` calls in flight (a service sending tasks from many requests
 /// at once), in order.
 async fn end_to_end(client: &Client, n: usize, window: usize) -> Result<(), BoxError> {
+    let elapsed = send_and_await(client, n, window, Duration::from_secs(120), noop::new).await?;
+    line("end_to_end_tasks_per_s", per_s(n, elapsed));
+    Ok(())
+}
+
+/// Sends `make(0)` .. `make(n - 1)` with up to `window` `.delay()` calls in flight, in order,
+/// while awaiting every handle (each must return its index); the time from the first send to
+/// the last result.
+pub async fn send_and_await<T: Task<Output = u64>>(
+    client: &Client,
+    n: usize,
+    window: usize,
+    wait: Duration,
+    make: fn(u64) -> Call<T>,
+) -> Result<Duration, BoxError> {
     let started = Instant::now();
     let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
     let producer = {
@@ -334,7 +349,7 @@ async fn end_to_end(client: &Client, n: usize, window: usize) -> Result<(), BoxE
                 // One send at a time: no stream machinery in the way of a backend whose sends
                 // never wait (memory).
                 for i in 0..n as u64 {
-                    let h = noop::new(i).delay_on(&client).await?;
+                    let h = make(i).delay_on(&client).await?;
                     if tx.send((i, h)).await.is_err() {
                         break;
                     }
@@ -344,7 +359,7 @@ async fn end_to_end(client: &Client, n: usize, window: usize) -> Result<(), BoxE
             let mut sends = futures_util::stream::iter(0..n as u64)
                 .map(|i| {
                     let client = client.clone();
-                    async move { noop::new(i).delay_on(&client).await.map(|h| (i, h)) }
+                    async move { make(i).delay_on(&client).await.map(|h| (i, h)) }
                 })
                 .buffered(window);
             while let Some(sent) = sends.next().await {
@@ -357,7 +372,7 @@ async fn end_to_end(client: &Client, n: usize, window: usize) -> Result<(), BoxE
     };
     let mut done = 0usize;
     while let Some((i, h)) = rx.recv().await {
-        let got = h.get_timeout(Duration::from_secs(120)).await?;
+        let got = h.get_timeout(wait).await?;
         if got != i {
             return Err(format!("task {i} returned {got}").into());
         }
@@ -368,8 +383,7 @@ async fn end_to_end(client: &Client, n: usize, window: usize) -> Result<(), BoxE
     if done != n {
         return Err(format!("only {done} of {n} tasks completed").into());
     }
-    line("end_to_end_tasks_per_s", per_s(n, elapsed));
-    Ok(())
+    Ok(elapsed)
 }
 
 /// Latency from `.delay()` to the task starting, and from the task's end to its waiter waking,

@@ -3,7 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use taskq::{Client, Worker};
 
 use super::run::{rate, wall_ns, BoxError, Ctx};
@@ -103,38 +102,7 @@ pub async fn end_to_end(ctx: &Ctx, n: usize, concurrency: usize) -> Result<f64, 
         .await?
         .get_timeout(WAIT)
         .await?;
-    let started = Instant::now();
-    let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
-    let producer = {
-        let client = client.clone();
-        tokio::spawn(async move {
-            let mut sends = futures_util::stream::iter(0..n as u64)
-                .map(|i| {
-                    let client = client.clone();
-                    async move { noop::new(i).delay_on(&client).await.map(|h| (i, h)) }
-                })
-                .buffered(64);
-            while let Some(sent) = sends.next().await {
-                if tx.send(sent?).await.is_err() {
-                    break;
-                }
-            }
-            Ok::<(), taskq::Error>(())
-        })
-    };
-    let mut done = 0usize;
-    while let Some((i, h)) = rx.recv().await {
-        let got = h.get_timeout(WAIT).await?;
-        if got != i {
-            return Err(format!("task {i} returned {got}").into());
-        }
-        done += 1;
-    }
-    producer.await??;
-    let elapsed = started.elapsed();
-    if done != n {
-        return Err(format!("only {done} of {n} tasks completed").into());
-    }
+    let elapsed = crate::scenarios::send_and_await(&client, n, 64, WAIT, noop::new).await?;
     Ok(rate(n, elapsed))
 }
 

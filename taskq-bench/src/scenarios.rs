@@ -196,6 +196,15 @@ pub async fn run(options: &Options) -> Result<(), BoxError> {
         let worker = BenchWorker::start(&client, options.concurrency)?;
         if options.wants("e2e") {
             let conn = target.redis().await?;
+            let stats = std::env::var_os("TASKQ_BENCH_COMMANDSTATS").is_some();
+            let mut cpu_split = (0.0, 0.0);
+            if let (Some(c), true) = (&conn, stats) {
+                let () = redis::cmd("CONFIG")
+                    .arg("RESETSTAT")
+                    .query_async(&mut c.clone())
+                    .await?;
+                cpu_split = server_cpu_split(c.clone()).await?;
+            }
             let before = match &conn {
                 Some(c) => Some((
                     server_cpu_us(c.clone()).await?,
@@ -220,6 +229,15 @@ pub async fn run(options: &Options) -> Result<(), BoxError> {
                     "redis_commands_per_task",
                     format!("{:.2}", calls.keys().map(|k| per_task(k)).sum::<f64>()),
                 );
+                if stats {
+                    let (sys, user) = server_cpu_split(c.clone()).await?;
+                    eprintln!(
+                        "server sys {:.2} us/task, user {:.2} us/task",
+                        (sys - cpu_split.0) / options.tasks as f64,
+                        (user - cpu_split.1) / options.tasks as f64
+                    );
+                    command_breakdown(c.clone(), options.tasks).await?;
+                }
                 let set_cpu = set_cost_us(c.clone(), options.tasks.max(50_000)).await?;
                 line("redis_cpu_us_per_task", format!("{task_cpu:.2}"));
                 line("redis_cpu_us_per_set", format!("{set_cpu:.3}"));
@@ -450,6 +468,54 @@ async fn server_calls(
             Some((name.to_owned(), calls))
         })
         .collect())
+}
+
+/// With `TASKQ_BENCH_COMMANDSTATS` set: the server's user and system CPU and each command's
+/// own time (scripts include the commands they call), per task, since the last `RESETSTAT`.
+async fn command_breakdown(
+    mut conn: redis::aio::MultiplexedConnection,
+    tasks: usize,
+) -> Result<(), BoxError> {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut conn)
+        .await?;
+    let mut rows: Vec<(String, f64, f64)> = info
+        .lines()
+        .filter_map(|l| {
+            let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
+            let field = |f: &str| {
+                rest.split(',')
+                    .find_map(|kv| kv.strip_prefix(f))
+                    .and_then(|v| v.parse::<f64>().ok())
+            };
+            Some((
+                name.to_owned(),
+                field("calls=")? / tasks as f64,
+                field("usec=")? / tasks as f64,
+            ))
+        })
+        .collect();
+    rows.sort_by(|a, b| b.2.total_cmp(&a.2));
+    for (name, calls, us) in rows {
+        eprintln!("  {name:<16} {calls:>8.3} calls/task {us:>7.2} us/task");
+    }
+    Ok(())
+}
+
+/// The server's system and user CPU time so far, in microseconds.
+async fn server_cpu_split(
+    mut conn: redis::aio::MultiplexedConnection,
+) -> Result<(f64, f64), BoxError> {
+    let info: String = redis::cmd("INFO").arg("cpu").query_async(&mut conn).await?;
+    let get = |k: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(k))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+            * 1e6
+    };
+    Ok((get("used_cpu_sys:"), get("used_cpu_user:")))
 }
 
 /// The server CPU one plain `SET` costs, pipelined 16 deep, measured now (same server, same

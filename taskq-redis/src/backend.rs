@@ -368,20 +368,19 @@ fn text(v: Value) -> Option<String> {
     }
 }
 
-/// A stored outcome, unless its expiry (a `ZSCORE` reply) has passed.
-fn live_result(stored: Value, expiry: &Value) -> Option<String> {
-    let expires = match expiry {
-        Value::Int(i) => *i as f64,
-        Value::Double(d) => *d,
-        Value::BulkString(b) => std::str::from_utf8(b).ok()?.parse().ok()?,
-        _ => return None,
-    };
-    (expires > Timestamp::now().as_millis() as f64)
-        .then(|| text(stored))
-        .flatten()
+/// A stored outcome (`<expires ms>|<json>`), unless its expiry has passed.
+fn live_result(stored: Value) -> Option<String> {
+    let stored = text(stored)?;
+    let (expires, _) = stored.split_once('|')?;
+    (expires.parse::<u64>().ok()? > Timestamp::now().as_millis()).then_some(stored)
 }
 
-fn decode_result(key: &str, json: &str) -> Result<StoredResult, BackendError> {
+/// Decodes a stored outcome, `<expires ms>|<json>`.
+fn decode_result(key: &str, stored: &str) -> Result<StoredResult, BackendError> {
+    let json = stored
+        .split_once('|')
+        .map(|(_, json)| json)
+        .ok_or_else(|| corrupt(key, "stored result without its expiry"))?;
     serde_json::from_str(json).map_err(|e| corrupt(key, format!("stored result: {e}")))
 }
 
@@ -695,7 +694,11 @@ impl Inner {
                 .and_then(|i| queues.get(i))
                 .ok_or_else(|| corrupt("fetch", "the fetch script named no queue"))?;
             let id = text(id).unwrap_or_default();
-            let attempt = int(&att).and_then(|a| u32::try_from(a).ok()).unwrap_or(1);
+            // The script returns the count of deliveries over before this one.
+            let attempt = int(&att)
+                .and_then(|a| u32::try_from(a).ok())
+                .unwrap_or(0)
+                .saturating_add(1);
             let blob = text(blob).unwrap_or_default();
             let Some(header) = codec::parse_message(&blob) else {
                 let detail =
@@ -839,7 +842,7 @@ impl Inner {
                     let id = c.lease.id.to_string();
                     let (stored, entry) = rendered(&id, &c.outcome)?;
                     inv.arg(id)
-                        .arg(c.lease.attempt)
+                        .arg(c.lease.attempt.saturating_sub(1))
                         .arg(expiry(c.result_ttl))
                         .arg(stored)
                         .arg(entry)
@@ -872,17 +875,27 @@ impl Inner {
             ids.push(id.to_string());
         }
         let mut results: Vec<String> = Vec::new();
-        let mut expiries: Vec<String> = Vec::new();
+        // One expiry entry per result TTL in the batch: (ttl, expires ms, ids).
+        let mut groups: Vec<(Duration, String, String)> = Vec::new();
         let mut channels: Vec<(&str, String)> = Vec::new();
         for (&i, id) in chunk.iter().zip(&ids) {
             let c = &batch[i];
             let (stored, entry) = rendered(id, &c.outcome)?;
-            let expires = expiry(c.result_ttl);
-            if !expires.is_empty() {
+            if let Some(ttl) = c.result_ttl {
+                let at = match groups.iter().position(|g| g.0 == ttl) {
+                    Some(at) => {
+                        groups[at].2.push(' ');
+                        at
+                    }
+                    None => {
+                        groups.push((ttl, expiry(Some(ttl)), String::new()));
+                        groups.len() - 1
+                    }
+                };
+                let (_, expires, members) = &mut groups[at];
+                members.push_str(id);
                 results.push(id.clone());
-                results.push(stored);
-                expiries.push(expires);
-                expiries.push(id.clone());
+                results.push(format!("{expires}|{stored}"));
             }
             if let Some(chan) = c.reply_to.as_deref().filter(|c| !c.is_empty()) {
                 match channels.iter_mut().find(|(c, _)| *c == chan) {
@@ -894,16 +907,22 @@ impl Inner {
                 }
             }
         }
+        let counted = chunk.iter().any(|&i| batch[i].lease.attempt > 1);
         let mut inv = scripts::COMPLETE_FAST.prepare_invoke();
         k.complete_keys(&mut inv);
         inv.arg(ids.len())
             .arg(results.len() / 2)
+            .arg(groups.len())
             .arg(channels.len())
+            .arg(u8::from(counted))
             .arg(&ids);
         for &i in chunk {
-            inv.arg(batch[i].lease.attempt);
+            inv.arg(batch[i].lease.attempt.saturating_sub(1));
         }
-        inv.arg(&results).arg(&expiries);
+        inv.arg(&results);
+        for (_, expires, members) in &groups {
+            inv.arg(expires).arg(members);
+        }
         for (chan, mut message) in channels {
             message.push(']');
             inv.arg(chan).arg(message);
@@ -972,9 +991,8 @@ impl Inner {
             let k = self.keys(&queue);
             let mut pipe = redis::pipe();
             pipe.cmd("HGET").arg(k.results()).arg(&sid);
-            pipe.cmd("ZSCORE").arg(k.expiry()).arg(&sid);
-            let (stored, expiry): (Value, Value) = self.query(&pipe).await?;
-            return live_result(stored, &expiry)
+            let (stored,): (Value,) = self.query(&pipe).await?;
+            return live_result(stored)
                 .map(|s| decode_result(&k.results(), &s).map(|r| r.outcome))
                 .transpose();
         }
@@ -1197,7 +1215,8 @@ impl Backend for RedisBackend {
                     .key(k.cancel())
                     .arg(Timestamp::now().after(by).as_millis());
                 for &i in chunk {
-                    inv.arg(leases[i].id.to_string()).arg(leases[i].attempt);
+                    inv.arg(leases[i].id.to_string())
+                        .arg(leases[i].attempt.saturating_sub(1));
                 }
                 let st: Vec<i64> = self.inner.eval(&inv).await?;
                 for (&i, s) in chunk.iter().zip(st) {
@@ -1298,7 +1317,6 @@ impl Backend for RedisBackend {
         for q in &queues {
             let k = inner.keys(q);
             pipe.cmd("HGET").arg(k.results()).arg(&sid);
-            pipe.cmd("ZSCORE").arg(k.expiry()).arg(&sid);
             pipe.cmd("HGET").arg(k.env()).arg(&sid);
             pipe.cmd("ZSCORE").arg(k.lease()).arg(&sid);
             pipe.cmd("ZSCORE").arg(k.delayed()).arg(&sid);
@@ -1307,11 +1325,11 @@ impl Backend for RedisBackend {
         }
         let flat: Vec<Value> = inner.query(&pipe).await?;
         let score = |v: &Value| !matches!(v, Value::Nil);
-        for (queue, row) in queues.iter().zip(flat.chunks(7)) {
-            let [result, expiry, blob, lease, delayed, progress, attempt] = row else {
+        for (queue, row) in queues.iter().zip(flat.chunks(6)) {
+            let [result, blob, lease, delayed, progress, attempt] = row else {
                 continue;
             };
-            let result = live_result(result.clone(), expiry);
+            let result = live_result(result.clone());
             let blob = text(blob.clone());
             let (lease, delayed) = (score(lease), score(delayed));
             let progress = text(progress.clone()).and_then(|p| Payload::from_json(p).ok());

@@ -1,7 +1,7 @@
 -- complete: record finished attempts, fenced by their lease; store results, tell waiters.
 --
 -- KEYS: env, lease, cancel, progress, watch, results, expiry, attempt
--- ARGV, 6 per item: id, attempt, expiry of the result (ms; empty: keep none), stored outcome
+-- ARGV, 6 per item: id, attempt - 1 (the count of deliveries over at its fetch), expiry of the result (ms; empty: keep none), stored outcome
 --       ('{"outcome":..}'), notification entry ('{"id":..,"outcome":..}'), reply channel
 -- Returns one 0/1 per item: whether its lease was current.
 local n = #ARGV / 6

@@ -1,7 +1,8 @@
 -- extend: push the deadlines of current leases; say of each 0 lost, 1 held, 2 cancelled.
 --
 -- KEYS: attempt, lease, cancel
--- ARGV: the new deadline (ms), then 2 per item: id, attempt
+-- ARGV: the new deadline (ms), then 2 per item: id, attempt - 1 (the count of deliveries over
+--       that the lease was taken at)
 local deadline = ARGV[1]
 local ids = {}
 local atts = {}

@@ -1,6 +1,7 @@
 -- fetch: reclaim expired leases, promote due delayed messages, sweep expired results, then pop
 -- up to `max` ready ids (highest priority first across the queues, FIFO within one) and lease
--- them, attempt + 1.
+-- them. A reclaimed lease counts as a delivery that is over (attempt hash + 1); a fetch only
+-- reads the count.
 --
 -- KEYS, 18 per queue: env, lease, delayed, wake, dead, r0 .. r9, results, expiry, attempt
 -- ARGV: max, lease_ms, number of queues, now (ms, the caller's wall clock), check timers (0/1)
@@ -8,7 +9,7 @@
 -- The timer pass costs three calls per queue; a busy worker asks for it only every few
 -- milliseconds, and a fetch that finds nothing ready always does it.
 -- Returns {next_wake_ms (-1: none; only when nothing was leased), popped, (queue index, id,
--- attempt, stored message) ...}
+-- deliveries over before this one, stored message) ...}
 local max = tonumber(ARGV[1])
 local lease_ms = tonumber(ARGV[2])
 local nq = tonumber(ARGV[3])
@@ -60,6 +61,7 @@ local function timers()
     local expired = redis.call('ZRANGEBYSCORE', k(q, 2), '-inf', now, 'LIMIT', 0, 1000)
     if #expired > 0 then
       redis.call('ZREM', k(q, 2), unpack(expired))
+      for _, id in ipairs(expired) do redis.call('HINCRBY', k(q, 18), id, 1) end
       push_ids(q, expired, true)
     end
     local due = redis.call('ZRANGEBYSCORE', k(q, 3), '-inf', now, 'LIMIT', 0, 1000)
@@ -67,10 +69,22 @@ local function timers()
       redis.call('ZREM', k(q, 3), unpack(due))
       push_ids(q, due, false)
     end
-    local old = redis.call('ZRANGEBYSCORE', k(q, 17), '-inf', now, 'LIMIT', 0, 1000)
+    local old = redis.call('ZRANGEBYSCORE', k(q, 17), '-inf', now, 'LIMIT', 0, 8)
     if #old > 0 then
       redis.call('ZREM', k(q, 17), unpack(old))
-      redis.call('HDEL', k(q, 16), unpack(old))
+      for _, batch in ipairs(old) do
+        local ids = {}
+        for id in string.gmatch(batch, '%S+') do ids[#ids + 1] = id end
+        local stored = redis.call('HMGET', k(q, 16), unpack(ids))
+        local gone = {}
+        for i, v in ipairs(stored) do
+          if v then
+            local e = expires_of(v)
+            if not e or e <= now then gone[#gone + 1] = ids[i] end
+          end
+        end
+        if #gone > 0 then redis.call('HDEL', k(q, 16), unpack(gone)) end
+      end
     end
   end
 end
@@ -118,12 +132,13 @@ for q = 1, nq do
   local ids = popped[q]
   if #ids > 0 then
     local blobs = redis.call('HMGET', k(q, 1), unpack(ids))
+    -- The count of deliveries over: the hash does not exist while nothing failed.
+    local over = {}
+    if redis.call('EXISTS', k(q, 18)) == 1 then over = redis.call('HMGET', k(q, 18), unpack(ids)) end
     local zadd = {}
+    local at = {}
     for i, id in ipairs(ids) do
       local blob = blobs[i]
-      -- A second copy of an id (a publish retried after its reply was lost) is leased again:
-      -- the new attempt number fences off the first delivery, so at worst the task runs twice,
-      -- as at-least-once allows.
       if seen[id] then
         -- the same id twice in one fetch: deliver it once
       elseif not blob then
@@ -136,12 +151,24 @@ for q = 1, nq do
         zadd[#zadd + 1] = id
         out[#out + 1] = q
         out[#out + 1] = id
-        out[#out + 1] = redis.call('HINCRBY', k(q, 18), id, 1)
+        out[#out + 1] = over[i] or 0
+        at[#at + 1] = #out
         out[#out + 1] = blob
       end
       seen[id] = true
     end
-    if #zadd > 0 then redis.call('ZADD', k(q, 2), unpack(zadd)) end
+    if #zadd > 0 and redis.call('ZADD', k(q, 2), 'NX', unpack(zadd)) < #zadd / 2 then
+      -- Some were leased already: second copies of an id (a publish retried after its reply
+      -- was lost). Counting the first delivery as over fences it off, so at worst the task
+      -- runs twice, as at-least-once allows. (Their lease keeps its deadline until extended.)
+      for j = 2, #zadd, 2 do
+        local id = zadd[j]
+        if redis.call('ZSCORE', k(q, 2), id) ~= deadline then
+          out[at[j / 2]] = redis.call('HINCRBY', k(q, 18), id, 1)
+          redis.call('ZADD', k(q, 2), deadline, id)
+        end
+      end
+    end
   end
 end
 

@@ -2,7 +2,11 @@
 --
 -- A stored message (a field of the queue's `env` hash) is
 --   "<priority>|<reply channel>|<envelope JSON>"
--- and its attempt count lives apart, in the queue's `attempt` hash (absent: 0). Lua string work
+-- and the number of its deliveries that are over (reclaimed, retried, or counted by the
+-- publisher) lives apart, in the queue's `attempt` hash (absent: 0). A delivery is attempt
+-- `stored + 1`; the count goes up only when a delivery ends without finishing, so the hot path
+-- never writes it (the hash is empty while nothing fails) and a late worker whose lease was
+-- reclaimed finds the count moved on. Lua string work
 -- costs far more than a command on the server, so the hot paths (fetch, complete, extend)
 -- never parse or copy a message: they move ids, and the outcome strings come pre-rendered.
 
@@ -35,11 +39,21 @@ local function note(chan, entry)
   l[#l + 1] = entry
 end
 
--- Results live in the queue's `results` hash, with their expiry in the `expiry` sorted set:
--- two calls per batch rather than a SET per task. Readers ignore expired ones; the fetch
--- script's timer pass deletes them.
+-- Results live in the queue's `results` hash as "<expires ms>|<json>"; readers ignore expired
+-- ones. What to sweep is in the `expiry` sorted set, one member per batch of results that
+-- expire together (their ids, space-separated, scored by the expiry): two calls per batch
+-- rather than a SET or a sorted-set entry per task. The fetch script's timer pass deletes
+-- them (each only if its own stored expiry has passed: a newer result of the same id has an
+-- entry of its own).
 local res_h = {}
 local res_z = {}
+
+-- The expiry (ms) of a stored result "<expires ms>|<json>", or nil.
+local function expires_of(v)
+  local i = string.find(v, '|', 1, true)
+  if not i then return nil end
+  return tonumber(string.sub(v, 1, i - 1))
+end
 
 -- Stores a final outcome (unless `expires`, in ms, is empty) and tells the reply channels and
 -- any watchers. `stored` is '{"outcome":..}', `entry` is '{"id":..,"outcome":..}'. (Numbers
@@ -50,9 +64,13 @@ local function finish(id, stored, entry, expires, chan, extra, progress, watcher
       stored = string.sub(stored, 1, -2) .. ',"progress":' .. progress .. '}'
     end
     res_h[#res_h + 1] = id
-    res_h[#res_h + 1] = stored
-    res_z[#res_z + 1] = expires
-    res_z[#res_z + 1] = id
+    res_h[#res_h + 1] = expires .. '|' .. stored
+    local l = res_z[expires]
+    if not l then
+      l = {}
+      res_z[expires] = l
+    end
+    l[#l + 1] = id
   end
   note(chan, entry)
   if extra ~= chan then note(extra, entry) end
@@ -67,7 +85,12 @@ end
 local function flush(results_key, expiry_key)
   if #res_h > 0 then
     redis.call('HSET', results_key, unpack(res_h))
-    redis.call('ZADD', expiry_key, unpack(res_z))
+    local z = {}
+    for e, l in pairs(res_z) do
+      z[#z + 1] = e
+      z[#z + 1] = table.concat(l, ' ')
+    end
+    redis.call('ZADD', expiry_key, unpack(z))
   end
   for chan, l in pairs(notes) do
     redis.call('PUBLISH', chan, '[' .. table.concat(l, ',') .. ']')
@@ -79,10 +102,10 @@ local function wake(key)
   redis.call('LTRIM', key, 0, 0)
 end
 
--- The attempt `id` is on, if it is leased under `attempt`.
+-- The attempt `id` is on (a number), if it is leased and that is `attempt` (a string).
 local function fenced(attempt_key, lease_key, id, attempt)
-  local a = redis.call('HGET', attempt_key, id) or '0'
-  if a ~= attempt then return nil end
+  local a = tonumber(redis.call('HGET', attempt_key, id) or '0') + 1
+  if tostring(a) ~= attempt then return nil end
   if not redis.call('ZSCORE', lease_key, id) then return nil end
-  return tonumber(a)
+  return a
 end

@@ -1,5 +1,5 @@
 -- release: hand leased messages back, ready at once at the head of their priority, without
--- counting the attempt.
+-- counting the attempt (the count of deliveries that are over stays as it was).
 --
 -- KEYS: env, lease, cancel, wake, attempt, r0 .. r9
 -- ARGV, 2 per item: id, attempt
@@ -10,7 +10,6 @@ for i = 1, #ARGV, 2 do
   if a then
     local p = parse(redis.call('HGET', KEYS[1], id)) or 5
     redis.call('ZREM', KEYS[2], id)
-    if a > 0 then redis.call('HINCRBY', KEYS[5], id, -1) end
     redis.call('LPUSH', KEYS[6 + p], id)
     redis.call('SREM', KEYS[3], id)
     n = n + 1

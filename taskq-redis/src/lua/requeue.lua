@@ -10,7 +10,6 @@ for i = 1, #ARGV, 4 do
     redis.call('HDEL', KEYS[16], id)
     redis.call('RPUSH', KEYS[4 + tonumber(ARGV[i + 2])], id)
     redis.call('HDEL', KEYS[14], id)
-    redis.call('ZREM', KEYS[15], id)
     n = n + 1
   end
 end

@@ -4,9 +4,10 @@
 -- ARGV: id, stored outcome, notification entry, result expiry (ms; empty: keep none), reply
 --       channel, now (ms)
 local id = ARGV[1]
-if redis.call('HGET', KEYS[1], id) then
-  local e = redis.call('ZSCORE', KEYS[2], id)
-  if e and tonumber(e) > tonumber(ARGV[6]) then return 0 end
+local r = redis.call('HGET', KEYS[1], id)
+if r then
+  local e = expires_of(r)
+  if e and e > tonumber(ARGV[6]) then return 0 end
 end
 local w = redis.call('HGET', KEYS[3], id)
 if w then redis.call('HDEL', KEYS[3], id) end

@@ -23,8 +23,8 @@ if ARGV[4] == 'remove' then
 end
 local r = redis.call('HGET', KEYS[1], id)
 if r then
-  local e = redis.call('ZSCORE', KEYS[2], id)
-  if e and tonumber(e) > tonumber(ARGV[5]) then return { 1, r } end
+  local e = expires_of(r)
+  if e and e > tonumber(ARGV[5]) then return { 1, r } end
 end
 if ARGV[3] == '1' or redis.call('HEXISTS', KEYS[3], id) == 1 then
   if not w then

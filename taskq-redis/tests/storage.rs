@@ -1,0 +1,168 @@
+//! What the Redis backend leaves in the server: expired results are swept from memory (and a
+//! newer result of the same id is not), the attempt count is written only when a delivery ends
+//! unfinished, and a second copy of a leased id fences off the first delivery.
+
+use std::time::Duration;
+
+use taskq::backend::{Backend, Completion, FetchRequest};
+use taskq::{Delivery, Envelope, Outcome, Payload, TaskState};
+use taskq_redis::testing::RedisServer;
+use taskq_redis::RedisBackend;
+
+async fn backend(server: &RedisServer) -> RedisBackend {
+    RedisBackend::connect(&server.url())
+        .await
+        .expect("connect to the private redis-server")
+}
+
+fn envelope(queue: &str, n: u32) -> Envelope {
+    let args = Payload::encode(&n).expect("encode");
+    Envelope::new("storage.task", queue, args)
+}
+
+async fn fetch(b: &RedisBackend, queue: &str, lease: Duration) -> Vec<Delivery> {
+    let queues = [queue.to_owned()];
+    b.fetch(FetchRequest {
+        queues: &queues,
+        max: 10,
+        lease,
+        wait: Duration::ZERO,
+    })
+    .await
+    .expect("fetch")
+}
+
+fn success(d: &Delivery, value: u32, ttl: Duration) -> Completion {
+    Completion {
+        lease: d.lease.clone(),
+        outcome: Outcome::Success(Payload::encode(&value).expect("encode")),
+        result_ttl: Some(ttl),
+        reply_to: d.envelope.reply_to.clone(),
+    }
+}
+
+fn int(v: redis::Value) -> i64 {
+    match v {
+        redis::Value::Int(i) => i,
+        other => panic!("expected an integer reply, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_results_are_swept_but_a_newer_result_of_the_same_id_stays() {
+    let server = RedisServer::start();
+    let b = backend(&server).await;
+    let q = "sweep";
+    let tag = b.queue_tag(q);
+    let results = format!("{tag}:results");
+    let expiry = format!("{tag}:expiry");
+
+    let (old, renewed) = (envelope(q, 1), envelope(q, 2));
+    let renewed_id = renewed.id;
+    b.publish(vec![old, renewed]).await.expect("publish");
+    let got = fetch(&b, q, Duration::from_secs(30)).await;
+    assert_eq!(got.len(), 2);
+    let short = Duration::from_millis(300);
+    let done = b
+        .complete(got.iter().map(|d| success(d, 7, short)).collect())
+        .await
+        .expect("complete");
+    assert_eq!(done, vec![true, true]);
+    assert_eq!(int(server.query(&["HLEN", &results]).expect("HLEN")), 2);
+    // One sweep entry for the batch, not one per result.
+    assert_eq!(int(server.query(&["ZCARD", &expiry]).expect("ZCARD")), 1);
+
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(
+        b.record(renewed_id).await.expect("record").is_none(),
+        "an expired result is still visible"
+    );
+    // A newer outcome for one of the ids, kept for a minute.
+    let stored = b
+        .resolve(
+            renewed_id,
+            Outcome::Success(Payload::encode(&9u32).expect("encode")),
+            Some(Duration::from_secs(60)),
+            None,
+        )
+        .await
+        .expect("resolve");
+    assert!(stored, "an expired result blocked a new one");
+
+    // A fetch that finds nothing runs the timer pass, which sweeps the old batch.
+    assert!(fetch(&b, q, Duration::from_secs(30)).await.is_empty());
+    assert_eq!(
+        int(server.query(&["HLEN", &results]).expect("HLEN")),
+        1,
+        "the expired result was not swept, or the newer one was"
+    );
+    assert_eq!(int(server.query(&["ZCARD", &expiry]).expect("ZCARD")), 1);
+    let record = b.record(renewed_id).await.expect("record").expect("kept");
+    assert_eq!(record.state, TaskState::Succeeded);
+    match record.outcome {
+        Some(Outcome::Success(p)) => assert_eq!(p.decode::<u32>().expect("decode"), 9),
+        other => panic!("expected the newer result, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attempts_are_written_only_when_a_delivery_ends_unfinished() {
+    let server = RedisServer::start();
+    let b = backend(&server).await;
+    let q = "attempts";
+    let attempt_key = format!("{}:attempt", b.queue_tag(q));
+    let exists = || int(server.query(&["EXISTS", &attempt_key]).expect("EXISTS"));
+
+    b.publish(vec![envelope(q, 1)]).await.expect("publish");
+    let first = fetch(&b, q, Duration::from_millis(200)).await;
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].envelope.attempt, 1);
+    assert_eq!(exists(), 0, "a first delivery wrote an attempt count");
+
+    // The lease runs out: the reclaim counts the delivery, the next one is attempt 2.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = fetch(&b, q, Duration::from_secs(30)).await;
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].envelope.attempt, 2);
+    assert_eq!(exists(), 1);
+    let stale = b
+        .complete(vec![success(&first[0], 1, Duration::from_secs(60))])
+        .await
+        .expect("complete");
+    assert_eq!(stale, vec![false], "the reclaimed delivery completed");
+    let ok = b
+        .complete(vec![success(&second[0], 2, Duration::from_secs(60))])
+        .await
+        .expect("complete");
+    assert_eq!(ok, vec![true]);
+    assert_eq!(exists(), 0, "a finished task left its attempt count");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_copy_of_a_leased_id_fences_off_the_first_delivery() {
+    let server = RedisServer::start();
+    let b = backend(&server).await;
+    let q = "copies";
+    let e = envelope(q, 1);
+    // The same message published twice (a retried publish whose first reply was lost).
+    b.publish(vec![e.clone()]).await.expect("publish");
+    let first = fetch(&b, q, Duration::from_secs(30)).await;
+    assert_eq!(first.len(), 1);
+    b.publish(vec![e]).await.expect("publish again");
+    let second = fetch(&b, q, Duration::from_secs(30)).await;
+    assert_eq!(second.len(), 1, "the second copy was not delivered");
+    assert_eq!(second[0].envelope.id, first[0].envelope.id);
+    assert_eq!(second[0].envelope.attempt, 2);
+    let stale = b
+        .complete(vec![success(&first[0], 1, Duration::from_secs(60))])
+        .await
+        .expect("complete");
+    assert_eq!(stale, vec![false], "the fenced-off delivery completed");
+    let ok = b
+        .complete(vec![success(&second[0], 2, Duration::from_secs(60))])
+        .await
+        .expect("complete");
+    assert_eq!(ok, vec![true]);
+    let dead = b.dead_letters(q, 10).await.expect("dead letters");
+    assert!(dead.is_empty(), "a copy was dead-lettered: {dead:?}");
+}

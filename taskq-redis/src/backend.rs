@@ -683,12 +683,9 @@ impl Inner {
         let mut it = values.into_iter();
         let next = it.next().as_ref().and_then(int).unwrap_or(-1);
         let popped = it.next().as_ref().and_then(int).unwrap_or(0);
-        let mut deliveries = Vec::new();
-        let mut expired = Vec::new();
-        let now = Timestamp::now();
-        while let (Some(q), Some(id), Some(att), Some(blob)) =
-            (it.next(), it.next(), it.next(), it.next())
-        {
+        // (queue, id, attempt) of every lease taken.
+        let mut leased: Vec<(&String, String, u32)> = Vec::new();
+        while let (Some(q), Some(id), Some(att)) = (it.next(), it.next(), it.next()) {
             let queue = int(&q)
                 .and_then(|i| usize::try_from(i - 1).ok())
                 .and_then(|i| queues.get(i))
@@ -699,7 +696,23 @@ impl Inner {
                 .and_then(|a| u32::try_from(a).ok())
                 .unwrap_or(0)
                 .saturating_add(1);
-            let blob = text(blob).unwrap_or_default();
+            leased.push((queue, id, attempt));
+        }
+        let blobs = self.read_messages(&leased).await?;
+        let mut deliveries = Vec::new();
+        let mut expired = Vec::new();
+        let mut vanished: HashMap<&str, Vec<(&str, u32)>> = HashMap::new();
+        let now = Timestamp::now();
+        for ((queue, id, attempt), blob) in leased.iter().zip(blobs) {
+            let (queue, attempt) = (*queue, *attempt);
+            let Some(blob) = blob else {
+                vanished
+                    .entry(queue.as_str())
+                    .or_default()
+                    .push((id.as_str(), attempt));
+                continue;
+            };
+            let id = id.as_str();
             let Some(header) = codec::parse_message(&blob) else {
                 let detail =
                     "the message is not a taskq message: it has no `priority|channel|` header";
@@ -738,6 +751,23 @@ impl Inner {
                 }
             }
         }
+        for (queue, items) in vanished {
+            let k = self.keys(queue);
+            let mut inv = scripts::VANISHED.prepare_invoke();
+            inv.key(k.env())
+                .key(k.lease())
+                .key(k.dead())
+                .key(k.attempt())
+                .key(k.wake());
+            for r in k.ready_all() {
+                inv.key(r);
+            }
+            inv.arg(Timestamp::now().as_millis());
+            for (id, attempt) in items {
+                inv.arg(id).arg(attempt);
+            }
+            self.eval::<i64>(&inv).await?;
+        }
         if !expired.is_empty() {
             self.complete(expired).await?;
         }
@@ -746,6 +776,43 @@ impl Inner {
             next_wake: u64::try_from(next).ok().map(Duration::from_millis),
             popped: usize::try_from(popped).unwrap_or(0),
         })
+    }
+
+    /// The stored messages of leased ids, in order (`None`: gone), one `HMGET` per queue in one
+    /// round trip: outside the fetch script, where each message would be copied into Lua and
+    /// back.
+    async fn read_messages(
+        &self,
+        leased: &[(&String, String, u32)],
+    ) -> Result<Vec<Option<String>>, BackendError> {
+        if leased.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        let mut start = 0;
+        while start < leased.len() {
+            let queue = leased[start].0;
+            let end = leased[start..]
+                .iter()
+                .position(|l| l.0 != queue)
+                .map_or(leased.len(), |n| start + n);
+            let hmget = pipe.cmd("HMGET").arg(self.keys(queue).env());
+            for l in &leased[start..end] {
+                hmget.arg(&l.1);
+            }
+            start = end;
+        }
+        let replies: Vec<Vec<Value>> = self.query(&pipe).await?;
+        // Bytes that are not UTF-8 are kept (lossily) so that the message is buried, not lost.
+        Ok(replies
+            .into_iter()
+            .flatten()
+            .map(|v| match v {
+                Value::Nil => None,
+                Value::BulkString(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+                other => text(other),
+            })
+            .collect())
     }
 
     async fn bury(

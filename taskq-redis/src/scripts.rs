@@ -17,6 +17,8 @@ macro_rules! scripts {
 scripts! {
     /// Reclaim, promote, pop and lease.
     FETCH = "fetch.lua";
+    /// Leases whose message was gone by the time the fetch read it.
+    VANISHED = "vanished.lua";
     /// Fenced completion of a batch.
     COMPLETE = "complete.lua";
     /// The same when every lease checks out and nothing else is pending: no per-item Lua.

@@ -166,3 +166,35 @@ async fn a_second_copy_of_a_leased_id_fences_off_the_first_delivery() {
     let dead = b.dead_letters(q, 10).await.expect("dead letters");
     assert!(dead.is_empty(), "a copy was dead-lettered: {dead:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_copy_of_a_finished_task_is_dropped_without_a_trace() {
+    let server = RedisServer::start();
+    let b = backend(&server).await;
+    let q = "stale";
+    let tag = b.queue_tag(q);
+    let e = envelope(q, 1);
+    let id = e.id.to_string();
+    b.publish(vec![e]).await.expect("publish");
+    let got = fetch(&b, q, Duration::from_secs(30)).await;
+    let ok = b
+        .complete(vec![success(&got[0], 1, Duration::from_secs(60))])
+        .await
+        .expect("complete");
+    assert_eq!(ok, vec![true]);
+    // A copy of the id left behind in the ready list (priority 5 is the default).
+    server
+        .query(&["RPUSH", &format!("{tag}:r5"), &id])
+        .expect("RPUSH");
+    assert!(fetch(&b, q, Duration::from_secs(30)).await.is_empty());
+    assert_eq!(
+        int(server
+            .query(&["EXISTS", &format!("{tag}:lease")])
+            .expect("EXISTS")),
+        0,
+        "the stale copy kept a lease"
+    );
+    assert!(b.dead_letters(q, 10).await.expect("dead").is_empty());
+    let record = b.record(got[0].envelope.id).await.expect("record");
+    assert_eq!(record.map(|r| r.state), Some(TaskState::Succeeded));
+}

@@ -9,7 +9,7 @@
 -- The timer pass costs three calls per queue; a busy worker asks for it only every few
 -- milliseconds, and a fetch that finds nothing ready always does it.
 -- Returns {next_wake_ms (-1: none; only when nothing was leased), popped, (queue index, id,
--- deliveries over before this one, stored message) ...}
+-- deliveries over before this one) ...}
 local max = tonumber(ARGV[1])
 local lease_ms = tonumber(ARGV[2])
 local nq = tonumber(ARGV[3])
@@ -103,7 +103,7 @@ args[#args + 1] = 'LEFT'
 args[#args + 1] = 'COUNT'
 args[#args + 1] = 0
 local popped = {}
-for q = 1, nq do popped[q] = {} end
+for q = 1, nq do popped[q] = false end
 local total = 0
 local function pop()
   local need = max - total
@@ -111,8 +111,13 @@ local function pop()
     args[#args] = need
     local r = redis.call(unpack(args))
     if not r then break end
-    local l = popped[owner[r[1]]]
-    for _, id in ipairs(r[2]) do l[#l + 1] = id end
+    local q = owner[r[1]]
+    local l = popped[q]
+    if not l then
+      popped[q] = r[2]
+    else
+      for _, id in ipairs(r[2]) do l[#l + 1] = id end
+    end
     need = need - #r[2]
     total = total + #r[2]
   end
@@ -125,51 +130,57 @@ if total == 0 and not check then
   pop()
 end
 
+-- Lease what was popped. Every id crossing between Lua and Redis costs more than the command
+-- it is for, so the common case touches each id three times (pop, ZADD, reply) and leaves the
+-- messages to the caller, which reads them with a plain HMGET (an id whose message is gone,
+-- a stale copy or garbage, comes back to the `vanished` script).
 local out = { -1, total }
+local no = 2
 local deadline = tostring(now + lease_ms)
-local seen = {}
-for q = 1, nq do
-  local ids = popped[q]
-  if #ids > 0 then
-    local blobs = redis.call('HMGET', k(q, 1), unpack(ids))
-    -- The count of deliveries over: the hash does not exist while nothing failed.
-    local over = {}
-    if redis.call('EXISTS', k(q, 18)) == 1 then over = redis.call('HMGET', k(q, 18), unpack(ids)) end
-    local zadd = {}
-    local at = {}
-    for i, id in ipairs(ids) do
-      local blob = blobs[i]
-      if seen[id] then
-        -- the same id twice in one fetch: deliver it once
-      elseif not blob then
-        -- An id whose message is gone (finished or revoked) is a stale copy; anything else is
-        -- garbage written into the list.
-        if not is_uuid(id) then bury_raw(q, id, id) end
-      else
-        -- (A message whose header or JSON is broken is leased too: the caller buries it.)
-        zadd[#zadd + 1] = deadline
-        zadd[#zadd + 1] = id
-        out[#out + 1] = q
-        out[#out + 1] = id
-        out[#out + 1] = over[i] or 0
-        at[#at + 1] = #out
-        out[#out + 1] = blob
-      end
-      seen[id] = true
-    end
-    if #zadd > 0 and redis.call('ZADD', k(q, 2), 'NX', unpack(zadd)) < #zadd / 2 then
-      -- Some were leased already: second copies of an id (a publish retried after its reply
-      -- was lost). Counting the first delivery as over fences it off, so at worst the task
-      -- runs twice, as at-least-once allows. (Their lease keeps its deadline until extended.)
-      for j = 2, #zadd, 2 do
-        local id = zadd[j]
-        if redis.call('ZSCORE', k(q, 2), id) ~= deadline then
-          out[at[j / 2]] = redis.call('HINCRBY', k(q, 18), id, 1)
-          redis.call('ZADD', k(q, 2), deadline, id)
-        end
-      end
+local function lease(q, ids, careful)
+  -- The count of deliveries over: the hash does not exist while nothing failed.
+  local over = {}
+  if redis.call('EXISTS', k(q, 18)) == 1 then over = redis.call('HMGET', k(q, 18), unpack(ids)) end
+  local zadd = {}
+  local nz = 0
+  local start = no
+  local seen = {}
+  for i = 1, #ids do
+    local id = ids[i]
+    if not (careful and seen[id]) then
+      zadd[nz + 1] = deadline
+      zadd[nz + 2] = id
+      nz = nz + 2
+      out[no + 1] = q
+      out[no + 2] = id
+      out[no + 3] = over[i] or 0
+      no = no + 3
+      if careful then seen[id] = true end
     end
   end
+  if redis.call('ZADD', k(q, 2), 'NX', unpack(zadd)) == nz / 2 then return true end
+  if not careful then
+    -- An id twice in this fetch, or one leased already: undo this queue's part of the reply
+    -- and go again with the checks.
+    for j = no, start + 1, -1 do out[j] = nil end
+    no = start
+    return false
+  end
+  -- Leased already: a second copy of an id (a publish retried after its reply was lost).
+  -- Counting the first delivery as over fences it off, so at worst the task runs twice, as
+  -- at-least-once allows.
+  for j = start + 2, no, 3 do
+    local id = out[j]
+    if redis.call('ZSCORE', k(q, 2), id) ~= deadline then
+      out[j + 1] = redis.call('HINCRBY', k(q, 18), id, 1)
+      redis.call('ZADD', k(q, 2), deadline, id)
+    end
+  end
+  return true
+end
+for q = 1, nq do
+  local ids = popped[q]
+  if ids and #ids > 0 and not lease(q, ids, false) then lease(q, ids, true) end
 end
 
 if max > 0 and total == max then
@@ -181,7 +192,7 @@ if max > 0 and total == max then
   end
 end
 
-if #out == 2 then
+if no == 2 then
   -- Nothing leased: say when the earliest delayed message or lease is due, so an idle worker
   -- blocks exactly until then.
   local nxt = -1

@@ -716,7 +716,7 @@ impl Inner {
             let Some(header) = codec::parse_message(&blob) else {
                 let detail =
                     "the message is not a taskq message: it has no `priority|channel|` header";
-                self.bury(queue, &id, attempt, detail).await?;
+                self.bury(queue, id, attempt, detail).await?;
                 continue;
             };
             match serde_json::from_str::<Envelope>(header.json) {
@@ -743,11 +743,11 @@ impl Inner {
                         "the message stored under id `{id}` is the envelope of task {}",
                         env.id
                     );
-                    self.bury(queue, &id, attempt, &detail).await?;
+                    self.bury(queue, id, attempt, &detail).await?;
                 }
                 Err(e) => {
                     let detail = format!("the message is not a taskq envelope: {e}");
-                    self.bury(queue, &id, attempt, &detail).await?;
+                    self.bury(queue, id, attempt, &detail).await?;
                 }
             }
         }

@@ -30,7 +30,8 @@
 //! ```text
 //!  {taskq:emails}:r0 .. :r9    lists   ready ids, one list per priority, oldest first
 //!  {taskq:emails}:env          hash    id -> "priority|reply channel|envelope JSON"
-//!  {taskq:emails}:attempt      hash    id -> deliveries so far (the lease's fencing token)
+//!  {taskq:emails}:attempt      hash    id -> deliveries that ended unfinished (absent: 0);
+//!                                      a delivery is attempt count + 1 (the fencing token)
 //!  {taskq:emails}:delayed      zset    id by due time (ms)              countdown, eta, retries
 //!  {taskq:emails}:lease        zset    id by lease deadline (ms)        running
 //!  {taskq:emails}:cancel       set     running ids that were revoked
@@ -38,8 +39,9 @@
 //!  {taskq:emails}:watch        hash    id -> reply channels of waiters in other processes
 //!  {taskq:emails}:dead         list    dead letters, oldest first
 //!  {taskq:emails}:wake         list    at most one wake-up marker; idle workers BLPOP it
-//!  {taskq:emails}:results      hash    id -> {"outcome":..,"progress":..}
-//!  {taskq:emails}:expiry       zset    id by the time its result expires (ms)
+//!  {taskq:emails}:results      hash    id -> "<expires ms>|{"outcome":..,"progress":..}"
+//!  {taskq:emails}:expiry       zset    "id id ..", one per batch of results expiring together,
+//!                                      by that expiry (ms): what the sweep deletes
 //!  taskq:queues                set     every queue name seen (to find a task by id alone)
 //!  taskq:counter:{<key>}       string  chord counters (INCRBY + PEXPIRE)
 //!  taskq:reply:<uuid>          channel one per backend instance: completions are announced here
@@ -47,10 +49,17 @@
 //!
 //! The envelope lives once, in `env`; lists and sorted sets hold ids. Its header carries the
 //! priority and the reply channel, so the scripts route a message and tell its waiters without
-//! decoding its JSON; the attempt count lives apart so that leasing never copies a message.
-//! Results are fields of one hash per queue with their expiry in a sorted set (two commands per
-//! batch instead of one `SET` per task): readers ignore expired ones, and the fetch script's
-//! timer pass deletes them (so they are swept while some worker serves the queue).
+//! decoding its JSON. The scripts move ids, never messages: on this server every value that
+//! crosses between Lua and Redis costs more than the command it is for (about 0.15 µs per
+//! argument or reply element), so the fetch script leases ids and the worker reads the
+//! messages with a plain `HMGET`. The attempt count is written only when a delivery ends
+//! unfinished (a reclaimed lease, a retry, a second copy of a leased id), so while nothing
+//! fails the hash does not exist and costs nothing. Results are fields of one hash per queue,
+//! each carrying its expiry; the sweep list is one sorted-set member per batch (two commands
+//! per batch instead of one `SET` or sorted-set entry per task): readers ignore expired ones,
+//! and the fetch script's timer pass deletes them (so they are swept while some worker serves
+//! the queue), each only if its own expiry passed (a newer result of the same id has an entry
+//! of its own).
 //!
 //! Due times and lease deadlines are the clients' wall clocks, like `eta`: keep the fleet's
 //! clocks in sync (NTP); a skew well under a third of the lease is harmless.
@@ -62,14 +71,16 @@
 //!     │        (concurrent publishes of one process coalesce into one pipeline)
 //!     ▼
 //!  fetch.lua ── (timer pass, every 20 ms when busy: reclaim expired leases, promote due
-//!     │         delayed tasks, sweep expired results) LMPOP across r9..r0, HMGET env,
-//!     │         HINCRBY attempt, ZADD lease: all in one atomic step
+//!     │         delayed tasks, sweep expired results) LMPOP across r9..r0, ZADD NX lease,
+//!     │         return ids and attempts: all in one atomic step; then a plain HMGET env
 //!     │         (nothing ready: the worker BLPOPs the wake list until the earliest due time)
 //!     ▼
-//!  complete.lua ── per batch: fenced by the attempt, ZREM lease, HDEL env/attempt,
-//!                  HSET results + ZADD expiry, one PUBLISH per batch and reply channel
-//!                  (the outcome rides in it, so `ignore_result` tasks still wake waiters)
-//!  retry.lua / release.lua / dead_letter.lua / extend.lua / cancel.lua / progress.lua
+//!  complete_fast.lua ── per batch: fenced by the leases (and the attempt counts, if any),
+//!                  ZREM lease, HDEL env, HSET results + one ZADD expiry, one PUBLISH per
+//!                  batch and reply channel (the outcome rides in it, so `ignore_result` tasks
+//!                  still wake waiters); complete.lua item by item when anything is unusual
+//!  retry.lua / release.lua / dead_letter.lua / extend.lua / cancel.lua / progress.lua /
+//!  vanished.lua (a leased id whose message was gone: stale copy or garbage)
 //! ```
 //!
 //! ## Guarantees

@@ -538,7 +538,7 @@ impl Inner {
                 for r in k.ready_all() {
                     inv.key(r);
                 }
-                inv.key(k.attempt()).arg(ms(ttl).max(1));
+                inv.key(k.attempt()).key(k.denv()).arg(ms(ttl).max(1));
                 for item in chunk {
                     inv.key(k.once(&item.id))
                         .arg(&item.id)
@@ -581,11 +581,17 @@ impl Inner {
         }
         for (queue, items) in &groups {
             let k = self.keys(queue);
-            let hset = pipe.cmd("HSET").arg(k.env());
-            for item in items {
-                hset.arg(&item.id).arg(&item.blob);
+            // Messages not due yet wait in `denv`; the fetch moves them to `env` when due.
+            for (due, key) in [(false, k.env()), (true, k.denv())] {
+                if !items.iter().any(|i| i.due.is_some() == due) {
+                    continue;
+                }
+                let hset = pipe.cmd("HSET").arg(&key);
+                for item in items.iter().filter(|i| i.due.is_some() == due) {
+                    hset.arg(&item.id).arg(&item.blob);
+                }
+                hset.ignore();
             }
-            hset.ignore();
             let counted: Vec<&&Prepared> = items.iter().filter(|i| i.attempt > 0).collect();
             if !counted.is_empty() {
                 let h = pipe.cmd("HSET").arg(k.attempt());
@@ -664,7 +670,10 @@ impl Inner {
             for r in k.ready_all() {
                 inv.key(r);
             }
-            inv.key(k.results()).key(k.expiry()).key(k.attempt());
+            inv.key(k.results())
+                .key(k.expiry())
+                .key(k.attempt())
+                .key(k.denv());
         }
         let check_timers = {
             let mut last = lock(&self.timers_checked);
@@ -1074,6 +1083,7 @@ impl Inner {
                     .key(k.expiry())
                     .key(k.env())
                     .key(k.watch())
+                    .key(k.denv())
                     .arg(&sid)
                     .arg(self.notifier.channel())
                     .arg(if force { "1" } else { "0" })
@@ -1112,6 +1122,7 @@ impl Inner {
                 .key(k.expiry())
                 .key(k.env())
                 .key(k.watch())
+                .key(k.denv())
                 .arg(&sid)
                 .arg(self.notifier.channel())
                 .arg("0")
@@ -1308,14 +1319,19 @@ impl Backend for RedisBackend {
                 let k = inner.keys(q);
                 pipe.cmd("HGET").arg(k.env()).arg(&sid);
                 pipe.cmd("ZSCORE").arg(k.lease()).arg(&sid);
+                pipe.cmd("HGET").arg(k.denv()).arg(&sid);
             }
             let rows: Vec<(Option<String>, Option<f64>)> = if queues.is_empty() {
                 Vec::new()
             } else {
                 let flat: Vec<Value> = inner.query(&pipe).await?;
-                flat.chunks(2)
+                flat.chunks(3)
                     .map(|c| {
-                        let blob = c.first().cloned().and_then(text);
+                        let blob = c
+                            .first()
+                            .cloned()
+                            .and_then(text)
+                            .or_else(|| c.get(2).cloned().and_then(text));
                         let leased = c.get(1).is_some_and(|v| !matches!(v, Value::Nil));
                         (blob, leased.then_some(0.0))
                     })
@@ -1354,6 +1370,7 @@ impl Backend for RedisBackend {
                 .key(k.expiry())
                 .key(k.ready(priority))
                 .key(k.attempt())
+                .key(k.denv())
                 .arg(&sid)
                 .arg(&blob)
                 .arg(expiry(ttl))
@@ -1389,15 +1406,16 @@ impl Backend for RedisBackend {
             pipe.cmd("ZSCORE").arg(k.delayed()).arg(&sid);
             pipe.cmd("HGET").arg(k.progress()).arg(&sid);
             pipe.cmd("HGET").arg(k.attempt()).arg(&sid);
+            pipe.cmd("HGET").arg(k.denv()).arg(&sid);
         }
         let flat: Vec<Value> = inner.query(&pipe).await?;
         let score = |v: &Value| !matches!(v, Value::Nil);
-        for (queue, row) in queues.iter().zip(flat.chunks(6)) {
-            let [result, blob, lease, delayed, progress, attempt] = row else {
+        for (queue, row) in queues.iter().zip(flat.chunks(7)) {
+            let [result, blob, lease, delayed, progress, attempt, not_due] = row else {
                 continue;
             };
             let result = live_result(result.clone());
-            let blob = text(blob.clone());
+            let blob = text(blob.clone()).or_else(|| text(not_due.clone()));
             let (lease, delayed) = (score(lease), score(delayed));
             let progress = text(progress.clone()).and_then(|p| Payload::from_json(p).ok());
             if let Some(json) = result {
@@ -1643,6 +1661,7 @@ impl Backend for RedisBackend {
                     let k = inner.keys(q);
                     pipe.cmd("HEXISTS").arg(k.env()).arg(&sid);
                     pipe.cmd("HEXISTS").arg(k.results()).arg(&sid);
+                    pipe.cmd("HEXISTS").arg(k.denv()).arg(&sid);
                 }
                 let found: Vec<i64> = if queues.is_empty() {
                     Vec::new()
@@ -1651,7 +1670,7 @@ impl Backend for RedisBackend {
                 };
                 let queue = queues
                     .iter()
-                    .zip(found.chunks(2))
+                    .zip(found.chunks(3))
                     .find(|(_, f)| f.contains(&1))
                     .map_or_else(|| keys::RESOLVED_QUEUE.to_owned(), |(q, _)| q.clone());
                 (queue, false)

@@ -28,7 +28,13 @@ impl QueueKeys {
     pub(crate) fn env(&self) -> String {
         self.key("env")
     }
-    /// Hash: id → how many times it was delivered (absent: never).
+    /// Hash: id → stored message of a task published with a due time, until it is due (then
+    /// it moves to `env`). Kept apart so that a million scheduled tasks do not make the hash
+    /// every ready task goes through large (and its lookups cache misses).
+    pub(crate) fn denv(&self) -> String {
+        self.key("denv")
+    }
+    /// Hash: id → how many of its deliveries ended unfinished (absent: none).
     pub(crate) fn attempt(&self) -> String {
         self.key("attempt")
     }

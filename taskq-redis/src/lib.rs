@@ -30,6 +30,7 @@
 //! ```text
 //!  {taskq:emails}:r0 .. :r9    lists   ready ids, one list per priority, oldest first
 //!  {taskq:emails}:env          hash    id -> "priority|reply channel|envelope JSON"
+//!  {taskq:emails}:denv         hash    the same for tasks published with a due time, until due
 //!  {taskq:emails}:attempt      hash    id -> deliveries that ended unfinished (absent: 0);
 //!                                      a delivery is attempt count + 1 (the fencing token)
 //!  {taskq:emails}:delayed      zset    id by due time (ms)              countdown, eta, retries

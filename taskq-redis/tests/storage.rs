@@ -198,3 +198,44 @@ async fn a_stale_copy_of_a_finished_task_is_dropped_without_a_trace() {
     let record = b.record(got[0].envelope.id).await.expect("record");
     assert_eq!(record.map(|r| r.state), Some(TaskState::Succeeded));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_messages_wait_apart_until_due() {
+    let server = RedisServer::start();
+    let b = backend(&server).await;
+    let q = "later";
+    let tag = b.queue_tag(q);
+    let hlen = |key: &str| {
+        int(server
+            .query(&["HLEN", &format!("{tag}:{key}")])
+            .expect("HLEN"))
+    };
+    let (mut soon, mut revoked) = (envelope(q, 1), envelope(q, 2));
+    soon.eta = Some(taskq::Timestamp::now().after(Duration::from_millis(300)));
+    revoked.eta = Some(taskq::Timestamp::now().after(Duration::from_secs(3600)));
+    let (soon_id, revoked_id) = (soon.id, revoked.id);
+    b.publish(vec![soon, revoked]).await.expect("publish");
+    assert_eq!((hlen("env"), hlen("denv")), (0, 2));
+    let state = b.record(soon_id).await.expect("record").map(|r| r.state);
+    assert_eq!(state, Some(TaskState::Scheduled));
+    assert_eq!(
+        b.cancel(revoked_id).await.expect("cancel"),
+        taskq::backend::CancelOutcome::Removed
+    );
+    assert_eq!(hlen("denv"), 1);
+
+    let queues = [q.to_owned()];
+    let got = b
+        .fetch(FetchRequest {
+            queues: &queues,
+            max: 10,
+            lease: Duration::from_secs(30),
+            wait: Duration::from_secs(3),
+        })
+        .await
+        .expect("fetch");
+    assert_eq!(got.len(), 1, "the due task was not delivered");
+    assert_eq!(got[0].envelope.id, soon_id);
+    assert_eq!(got[0].envelope.args.decode::<u32>().expect("args"), 1);
+    assert_eq!((hlen("env"), hlen("denv")), (1, 0));
+}

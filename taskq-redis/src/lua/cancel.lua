@@ -2,7 +2,7 @@
 -- delayed one and store its cancelled result.
 --
 -- KEYS: env, lease, delayed, cancel, progress, watch, results, expiry, the ready list of its
---       priority, attempt
+--       priority, attempt, denv
 -- ARGV: id, the message as read before (to detect a change meanwhile), result expiry (ms;
 --       empty: keep none), stored outcome, notification entry
 -- Returns 2 signalled, 1 removed, 0 not found, -1 changed meanwhile (read again and retry).
@@ -11,13 +11,14 @@ if redis.call('ZSCORE', KEYS[2], id) then
   redis.call('SADD', KEYS[4], id)
   return 2
 end
-local blob = redis.call('HGET', KEYS[1], id)
+local blob = redis.call('HGET', KEYS[1], id) or redis.call('HGET', KEYS[11], id)
 if not blob then return 0 end
 if blob ~= ARGV[2] then return -1 end
 if redis.call('ZREM', KEYS[3], id) == 0 then
   redis.call('LREM', KEYS[9], 0, id)
 end
 redis.call('HDEL', KEYS[1], id)
+redis.call('HDEL', KEYS[11], id)
 redis.call('HDEL', KEYS[10], id)
 local prog = redis.call('HGET', KEYS[5], id)
 if prog then redis.call('HDEL', KEYS[5], id) end

@@ -3,7 +3,8 @@
 -- them. A reclaimed lease counts as a delivery that is over (attempt hash + 1); a fetch only
 -- reads the count.
 --
--- KEYS, 18 per queue: env, lease, delayed, wake, dead, r0 .. r9, results, expiry, attempt
+-- KEYS, 19 per queue: env, lease, delayed, wake, dead, r0 .. r9, results, expiry, attempt,
+--       denv
 -- ARGV: max, lease_ms, number of queues, now (ms, the caller's wall clock), check timers (0/1)
 --
 -- The timer pass costs three calls per queue; a busy worker asks for it only every few
@@ -15,7 +16,7 @@ local lease_ms = tonumber(ARGV[2])
 local nq = tonumber(ARGV[3])
 local now = tonumber(ARGV[4])
 local check = ARGV[5] == '1'
-local S = 18
+local S = 19
 
 local function k(q, i) return KEYS[(q - 1) * S + i] end
 local function rk(q, p) return KEYS[(q - 1) * S + 6 + p] end
@@ -43,8 +44,10 @@ local function push_ids(q, ids, front)
       redis.call('HDEL', k(q, 1), id)
       redis.call('HDEL', k(q, 18), id)
       bury_raw(q, id, blobs[i])
-    elseif not is_uuid(id) then
-      bury_raw(q, id, id)
+    else
+      -- no message: a stale entry (its count, if a reclaim just wrote one, goes too)
+      redis.call('HDEL', k(q, 18), id)
+      if not is_uuid(id) then bury_raw(q, id, id) end
     end
   end
   for p, l in pairs(by_p) do
@@ -67,6 +70,21 @@ local function timers()
     local due = redis.call('ZRANGEBYSCORE', k(q, 3), '-inf', now, 'LIMIT', 0, 1000)
     if #due > 0 then
       redis.call('ZREM', k(q, 3), unpack(due))
+      -- Published with a due time, their messages wait in `denv` (retries stay in `env`).
+      local waiting = redis.call('HMGET', k(q, 19), unpack(due))
+      local moved = {}
+      for i, id in ipairs(due) do
+        if waiting[i] then
+          moved[#moved + 1] = id
+          moved[#moved + 1] = waiting[i]
+        end
+      end
+      if #moved > 0 then
+        redis.call('HSET', k(q, 1), unpack(moved))
+        local ids = {}
+        for j = 1, #moved, 2 do ids[#ids + 1] = moved[j] end
+        redis.call('HDEL', k(q, 19), unpack(ids))
+      end
       push_ids(q, due, false)
     end
     local old = redis.call('ZRANGEBYSCORE', k(q, 17), '-inf', now, 'LIMIT', 0, 8)

@@ -2,7 +2,7 @@
 -- Returns {1, stored result} if there is one already, {2} when watching, {0} when the task is
 -- not in this queue (nothing registered unless `force`). With mode "remove", unregisters.
 --
--- KEYS: results, expiry, env, watch
+-- KEYS: results, expiry, env, watch, denv
 -- ARGV: id, channel, force (0/1), mode ("add"/"remove"), now (ms)
 local id = ARGV[1]
 local chan = ARGV[2]
@@ -26,7 +26,8 @@ if r then
   local e = expires_of(r)
   if e and e > tonumber(ARGV[5]) then return { 1, r } end
 end
-if ARGV[3] == '1' or redis.call('HEXISTS', KEYS[3], id) == 1 then
+if ARGV[3] == '1' or redis.call('HEXISTS', KEYS[3], id) == 1
+    or redis.call('HEXISTS', KEYS[5], id) == 1 then
   if not w then
     redis.call('HSET', KEYS[4], id, chan)
   else

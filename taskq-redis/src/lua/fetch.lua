@@ -34,12 +34,7 @@ local function push_ids(q, ids, front)
   for i, id in ipairs(ids) do
     local p = parse(blobs[i])
     if p then
-      local l = by_p[p]
-      if not l then
-        l = {}
-        by_p[p] = l
-      end
-      l[#l + 1] = id
+      push_to(by_p, p, id)
     elseif blobs[i] then
       redis.call('HDEL', k(q, 1), id)
       redis.call('HDEL', k(q, 18), id)

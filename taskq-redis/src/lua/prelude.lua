@@ -27,16 +27,21 @@ local function is_uuid(s)
     string.match(s, '^%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$') ~= nil
 end
 
+-- Appends `v` to the list under `key` in the table `t` (grouping).
+local function push_to(t, key, v)
+  local l = t[key]
+  if not l then
+    l = {}
+    t[key] = l
+  end
+  l[#l + 1] = v
+end
+
 -- Notifications, one message per channel per script run: '[{"id":..,"outcome":..},...]'.
 local notes = {}
 local function note(chan, entry)
   if not chan or chan == '' then return end
-  local l = notes[chan]
-  if not l then
-    l = {}
-    notes[chan] = l
-  end
-  l[#l + 1] = entry
+  push_to(notes, chan, entry)
 end
 
 -- Results live in the queue's `results` hash as "<expires ms>|<json>"; readers ignore expired
@@ -65,12 +70,7 @@ local function finish(id, stored, entry, expires, chan, extra, progress, watcher
     end
     res_h[#res_h + 1] = id
     res_h[#res_h + 1] = expires .. '|' .. stored
-    local l = res_z[expires]
-    if not l then
-      l = {}
-      res_z[expires] = l
-    end
-    l[#l + 1] = id
+    push_to(res_z, expires, id)
   end
   note(chan, entry)
   if extra ~= chan then note(extra, entry) end

@@ -35,8 +35,8 @@ pub struct Options {
     pub window: usize,
     /// A workflow scenario instead of the task scenarios: `chain10` or `chord1000`.
     pub workflow: Option<String>,
-    /// Which scenarios to run (`all`, or a comma-separated list of `enqueue`, `e2e`,
-    /// `latency`).
+    /// Which scenarios to run (`all`, or a comma-separated list of `enqueue`,
+    /// `enqueue_batched` (the batched half of `enqueue` alone), `process`, `e2e`, `latency`).
     pub scenarios: Vec<String>,
 }
 
@@ -50,7 +50,7 @@ impl Options {
 fn usage() -> &'static str {
     "usage: taskq-bench [--backend memory|redis|celery-redis] [--tasks N] [--redis-url URL] \
      [--concurrency N] [--latency-samples N] [--prefill N] \
-     [--window N] [--scenarios all|enqueue,process,e2e,latency] \
+     [--window N] [--scenarios all|enqueue,enqueue_batched,process,e2e,latency] \
      [--workflow chain10|chord1000] \
      | --compare [--compare-tasks N] [--rounds N] (needs --no-default-features --features compare)"
 }

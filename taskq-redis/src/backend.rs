@@ -457,6 +457,8 @@ impl Inner {
         let mut items = Vec::with_capacity(batch.len());
         let mut any_ours = false;
         let mark = inner.notifier.mark();
+        // A batch is mostly for one queue: one shared name.
+        let mut last_queue: Option<Arc<str>> = None;
         {
             let mut ids = lock(&inner.ids);
             for mut env in batch {
@@ -465,7 +467,10 @@ impl Inner {
                     env.reply_to = Some(inner.notifier.channel().to_owned());
                     any_ours = true;
                 }
-                let queue: Arc<str> = Arc::from(env.queue.as_str());
+                let queue = match &last_queue {
+                    Some(q) if **q == *env.queue => q.clone(),
+                    _ => last_queue.insert(Arc::from(env.queue.as_str())).clone(),
+                };
                 ids.insert(
                     env.id,
                     Sent {
@@ -583,14 +588,22 @@ impl Inner {
             let k = self.keys(queue);
             // Messages not due yet wait in `denv`; the fetch moves them to `env` when due.
             for (due, key) in [(false, k.env()), (true, k.denv())] {
-                if !items.iter().any(|i| i.due.is_some() == due) {
+                let (mut count, mut bytes) = (0, 0);
+                for item in items.iter().filter(|i| i.due.is_some() == due) {
+                    count += 2;
+                    bytes += item.id.len() + item.blob.len();
+                }
+                if count == 0 {
                     continue;
                 }
-                let hset = pipe.cmd("HSET").arg(&key);
+                // Sized up front: a batch of 1,000 messages is some 300 KB, grown by doubling
+                // otherwise.
+                let mut hset = redis::Cmd::with_capacity(count + 2, bytes + key.len() + 4);
+                hset.arg("HSET").arg(&key);
                 for item in items.iter().filter(|i| i.due.is_some() == due) {
                     hset.arg(&item.id).arg(&item.blob);
                 }
-                hset.ignore();
+                pipe.add_command(hset).ignore();
             }
             let counted: Vec<&&Prepared> = items.iter().filter(|i| i.attempt > 0).collect();
             if !counted.is_empty() {

@@ -11,16 +11,21 @@ use taskq::{
 /// The stored form of a message: `priority|reply channel|envelope JSON`. The header lets the
 /// scripts route a message and tell its waiters without decoding the JSON.
 pub(crate) fn encode_message(env: &Envelope) -> Result<String, serde_json::Error> {
-    let json = serde_json::to_string(env)?;
     let chan = env
         .reply_to
         .as_deref()
         .filter(|c| !c.contains('|') && !c.contains(char::is_whitespace))
         .unwrap_or("");
-    Ok(format!(
-        "{}|{chan}|{json}",
-        env.priority.min(taskq::MAX_PRIORITY)
-    ))
+    // The header, then the JSON written straight after it: one buffer, no copy.
+    let mut out = Vec::with_capacity(320 + chan.len());
+    out.push(b'0' + env.priority.min(taskq::MAX_PRIORITY));
+    out.push(b'|');
+    out.extend_from_slice(chan.as_bytes());
+    out.push(b'|');
+    serde_json::to_writer(&mut out, env)?;
+    // Both parts are UTF-8 (a `&str` and serde_json's output), so this never replaces anything.
+    Ok(String::from_utf8(out)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
 /// The header of a stored message.

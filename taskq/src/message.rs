@@ -280,12 +280,12 @@ pub struct Envelope {
     pub expires: Option<Timestamp>,
     /// How many times it has been delivered to a worker so far (0 before the first fetch).
     /// A backend increments it on every fetch; it is also the lease's fencing token.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub attempt: u32,
     /// The most deliveries allowed; the next failure after this many dead-letters it.
     pub max_attempts: u32,
     /// The backoff between attempts.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Backoff::is_default")]
     pub backoff: Backoff,
     /// How long one attempt may run, in milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -311,6 +311,18 @@ pub struct Envelope {
 
 fn default_priority() -> u8 {
     crate::task::DEFAULT_PRIORITY
+}
+
+// Fields at their defaults are left out of the JSON (a smaller message to encode, store and
+// move); `#[serde(default)]` reads them back.
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl Backoff {
+    fn is_default(&self) -> bool {
+        *self == Self::DEFAULT
+    }
 }
 
 impl Envelope {
@@ -512,4 +524,34 @@ pub struct DeadLetter {
     pub raw: Option<String>,
     /// When it was dead-lettered.
     pub at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_at_their_defaults_are_left_out_and_read_back() {
+        let env = Envelope::new("t", "q", Payload::null());
+        let json = serde_json::to_string(&env).expect("encode");
+        assert!(!json.contains("\"attempt\""), "{json}");
+        assert!(!json.contains("\"backoff\""), "{json}");
+        assert_eq!(
+            serde_json::from_str::<Envelope>(&json).expect("decode"),
+            env
+        );
+        let mut retried = env.clone();
+        retried.attempt = 2;
+        retried.backoff = Backoff {
+            base_ms: 5_000,
+            cap_ms: 5_000,
+            jitter: false,
+        };
+        let json = serde_json::to_string(&retried).expect("encode");
+        assert!(json.contains("\"attempt\":2"), "{json}");
+        assert_eq!(
+            serde_json::from_str::<Envelope>(&json).expect("decode"),
+            retried
+        );
+    }
 }

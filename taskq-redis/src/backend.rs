@@ -720,7 +720,27 @@ impl Inner {
                 .saturating_add(1);
             leased.push((queue, id, attempt));
         }
-        let blobs = self.read_messages(&leased).await?;
+        let blobs = match self.read_messages(&leased).await {
+            Ok(blobs) => blobs,
+            Err(e) => {
+                // Hand the leases back rather than leave them to expire (which would count an
+                // attempt); if the server is gone, that fails too and they expire.
+                let leases = leased
+                    .iter()
+                    .filter_map(|(queue, id, attempt)| {
+                        Some(Lease {
+                            id: id.parse().ok()?,
+                            queue: (*queue).clone(),
+                            attempt: *attempt,
+                        })
+                    })
+                    .collect();
+                if let Err(release) = self.release(leases).await {
+                    tracing::debug!(error = %release, "could not hand back leases after a failed read");
+                }
+                return Err(e);
+            }
+        };
         let mut deliveries = Vec::new();
         let mut expired = Vec::new();
         let mut vanished: HashMap<&str, Vec<(&str, u32)>> = HashMap::new();
@@ -738,7 +758,7 @@ impl Inner {
             let Some(header) = codec::parse_message(&blob) else {
                 let detail =
                     "the message is not a taskq message: it has no `priority|channel|` header";
-                self.bury(queue, id, attempt, detail).await?;
+                self.after_lease(self.bury(queue, id, attempt, detail).await);
                 continue;
             };
             match serde_json::from_str::<Envelope>(header.json) {
@@ -765,11 +785,11 @@ impl Inner {
                         "the message stored under id `{id}` is the envelope of task {}",
                         env.id
                     );
-                    self.bury(queue, id, attempt, &detail).await?;
+                    self.after_lease(self.bury(queue, id, attempt, &detail).await);
                 }
                 Err(e) => {
                     let detail = format!("the message is not a taskq envelope: {e}");
-                    self.bury(queue, id, attempt, &detail).await?;
+                    self.after_lease(self.bury(queue, id, attempt, &detail).await);
                 }
             }
         }
@@ -784,20 +804,30 @@ impl Inner {
             for r in k.ready_all() {
                 inv.key(r);
             }
+            inv.key(k.cancel()).key(k.denv());
             inv.arg(Timestamp::now().as_millis());
             for (id, attempt) in items {
                 inv.arg(id).arg(attempt);
             }
-            self.eval::<i64>(&inv).await?;
+            self.after_lease(self.eval::<i64>(&inv).await.map(drop));
         }
         if !expired.is_empty() {
-            self.complete(expired).await?;
+            self.after_lease(self.complete(expired).await.map(drop));
         }
         Ok(Round {
             deliveries,
             next_wake: u64::try_from(next).ok().map(Duration::from_millis),
             popped: usize::try_from(popped).unwrap_or(0),
         })
+    }
+
+    /// A failed step after the fetch took its leases (burying a malformed message, dropping a
+    /// vanished one, failing an expired one) is logged, not returned: the round's good
+    /// deliveries must reach the worker, and what failed is retried when its lease expires.
+    fn after_lease(&self, result: Result<(), BackendError>) {
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "a fetch could not settle a malformed, vanished or expired task; its lease will expire");
+        }
     }
 
     /// The stored messages of leased ids, in order (`None`: gone), one `HMGET` per queue in one

@@ -239,3 +239,76 @@ async fn scheduled_messages_wait_apart_until_due() {
     assert_eq!(got[0].envelope.args.decode::<u32>().expect("args"), 1);
     assert_eq!((hlen("env"), hlen("denv")), (1, 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_sweep_clears_many_single_result_batches() {
+    let server = RedisServer::start();
+    let b = backend(&server).await;
+    let q = "singles";
+    let tag = b.queue_tag(q);
+    let count =
+        |cmd: &str, key: &str| int(server.query(&[cmd, &format!("{tag}:{key}")]).expect(cmd));
+    b.publish((0..30).map(|n| envelope(q, n)).collect())
+        .await
+        .expect("publish");
+    let got = fetch(&b, q, Duration::from_secs(30)).await;
+    let got = [
+        got,
+        fetch(&b, q, Duration::from_secs(30)).await,
+        fetch(&b, q, Duration::from_secs(30)).await,
+    ]
+    .concat();
+    assert_eq!(got.len(), 30);
+    // One completion per call: one sweep entry each.
+    for d in &got {
+        let ok = b
+            .complete(vec![success(d, 1, Duration::from_millis(300))])
+            .await
+            .expect("complete");
+        assert_eq!(ok, vec![true]);
+    }
+    assert_eq!(count("ZCARD", "expiry"), 30);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(fetch(&b, q, Duration::ZERO).await.is_empty());
+    assert_eq!(count("HLEN", "results"), 0, "expired results left behind");
+    assert_eq!(count("ZCARD", "expiry"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_copy_of_a_task_that_already_ran_is_dropped_when_due() {
+    let server = RedisServer::start();
+    let b = backend(&server).await;
+    let q = "twice";
+    let tag = b.queue_tag(q);
+    let hlen = |key: &str| {
+        int(server
+            .query(&["HLEN", &format!("{tag}:{key}")])
+            .expect("HLEN"))
+    };
+    let mut e = envelope(q, 1);
+    e.eta = Some(taskq::Timestamp::now().after(Duration::from_millis(300)));
+    b.publish(vec![e.clone()]).await.expect("publish scheduled");
+    // The same id again, ready now (a publish repeated after its eta), runs and finishes.
+    e.eta = None;
+    b.publish(vec![e]).await.expect("publish ready");
+    let got = fetch(&b, q, Duration::from_secs(30)).await;
+    assert_eq!(got.len(), 1);
+    let ok = b
+        .complete(vec![success(&got[0], 1, Duration::from_secs(60))])
+        .await
+        .expect("complete");
+    assert_eq!(ok, vec![true]);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let queues = [q.to_owned()];
+    let again = b
+        .fetch(FetchRequest {
+            queues: &queues,
+            max: 10,
+            lease: Duration::from_secs(30),
+            wait: Duration::from_millis(300),
+        })
+        .await
+        .expect("fetch");
+    assert!(again.is_empty(), "the finished task ran again");
+    assert_eq!((hlen("env"), hlen("denv")), (0, 0));
+}

@@ -66,26 +66,47 @@ local function timers()
     if #due > 0 then
       redis.call('ZREM', k(q, 3), unpack(due))
       -- Published with a due time, their messages wait in `denv` (retries stay in `env`).
+      -- One that has a live stored result finished meanwhile (the same id published again
+      -- without a due time, and run): its waiting copy is dropped, not run again.
       local waiting = redis.call('HMGET', k(q, 19), unpack(due))
       local moved = {}
+      local waited = {}
       for i, id in ipairs(due) do
         if waiting[i] then
           moved[#moved + 1] = id
           moved[#moved + 1] = waiting[i]
+          waited[#waited + 1] = id
         end
       end
-      if #moved > 0 then
-        redis.call('HSET', k(q, 1), unpack(moved))
-        local ids = {}
-        for j = 1, #moved, 2 do ids[#ids + 1] = moved[j] end
-        redis.call('HDEL', k(q, 19), unpack(ids))
+      if #waited > 0 then
+        redis.call('HDEL', k(q, 19), unpack(waited))
+        local done = redis.call('HMGET', k(q, 16), unpack(waited))
+        local keep = {}
+        for j, id in ipairs(waited) do
+          local e = done[j] and expires_of(done[j])
+          if not (e and e > now) then
+            keep[#keep + 1] = id
+            keep[#keep + 1] = moved[2 * j]
+          end
+        end
+        if #keep > 0 then redis.call('HSET', k(q, 1), unpack(keep)) end
       end
       push_ids(q, due, false)
     end
-    local old = redis.call('ZRANGEBYSCORE', k(q, 17), '-inf', now, 'LIMIT', 0, 8)
-    if #old > 0 then
-      redis.call('ZREM', k(q, 17), unpack(old))
-      for _, batch in ipairs(old) do
+    -- Up to 1,000 results a pass (a member holds a whole completed batch, or one id).
+    local old = redis.call('ZRANGEBYSCORE', k(q, 17), '-inf', now, 'LIMIT', 0, 1000)
+    local budget = 1000
+    local swept = {}
+    for _, batch in ipairs(old) do
+      if budget <= 0 then break end
+      swept[#swept + 1] = batch
+      local n = 0
+      for _ in string.gmatch(batch, '%S+') do n = n + 1 end
+      budget = budget - n
+    end
+    if #swept > 0 then
+      redis.call('ZREM', k(q, 17), unpack(swept))
+      for _, batch in ipairs(swept) do
         local ids = {}
         for id in string.gmatch(batch, '%S+') do ids[#ids + 1] = id end
         local stored = redis.call('HMGET', k(q, 16), unpack(ids))
@@ -181,7 +202,10 @@ local function lease(q, ids, careful)
   end
   -- Leased already: a second copy of an id (a publish retried after its reply was lost).
   -- Counting the first delivery as over fences it off, so at worst the task runs twice, as
-  -- at-least-once allows.
+  -- at-least-once allows. (Leased by this pass means scored with this pass's deadline; a
+  -- copy leased by another fetch in the same millisecond with the same lease length looks
+  -- the same and is not fenced off: both deliveries carry one attempt number, and the first
+  -- completion wins.)
   for j = start + 2, no, 3 do
     local id = out[j]
     if redis.call('ZSCORE', k(q, 2), id) ~= deadline then

@@ -459,17 +459,9 @@ async fn server_calls(
         .arg("commandstats")
         .query_async(&mut conn)
         .await?;
-    Ok(info
-        .lines()
-        .filter_map(|l| {
-            let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
-            let calls = rest
-                .split(',')
-                .find_map(|kv| kv.strip_prefix("calls="))?
-                .parse::<u64>()
-                .ok()?;
-            Some((name.to_owned(), calls))
-        })
+    Ok(taskq_redis::testing::command_stats(&info)
+        .into_iter()
+        .map(|c| (c.name, c.calls))
         .collect())
 }
 
@@ -483,20 +475,14 @@ async fn command_breakdown(
         .arg("commandstats")
         .query_async(&mut conn)
         .await?;
-    let mut rows: Vec<(String, f64, f64)> = info
-        .lines()
-        .filter_map(|l| {
-            let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
-            let field = |f: &str| {
-                rest.split(',')
-                    .find_map(|kv| kv.strip_prefix(f))
-                    .and_then(|v| v.parse::<f64>().ok())
-            };
-            Some((
-                name.to_owned(),
-                field("calls=")? / tasks as f64,
-                field("usec=")? / tasks as f64,
-            ))
+    let mut rows: Vec<(String, f64, f64)> = taskq_redis::testing::command_stats(&info)
+        .into_iter()
+        .map(|c| {
+            (
+                c.name,
+                c.calls as f64 / tasks as f64,
+                c.usec as f64 / tasks as f64,
+            )
         })
         .collect();
     rows.sort_by(|a, b| b.2.total_cmp(&a.2));

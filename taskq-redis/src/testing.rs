@@ -175,6 +175,44 @@ impl Drop for RedisServer {
     }
 }
 
+/// One line of `INFO commandstats`: a command (subcommands as `config|resetstat`), how many
+/// times it ran and the microseconds it took (commands called from scripts included).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandStat {
+    /// The command's name, lower case.
+    pub name: String,
+    /// How many times it ran.
+    pub calls: u64,
+    /// The server time it took, in microseconds.
+    pub usec: u64,
+}
+
+/// Parses the text of `INFO commandstats`.
+///
+/// ```
+/// let info = "# Commandstats\r\ncmdstat_set:calls=3,usec=12,usec_per_call=4.00\r\n";
+/// let stats = taskq_redis::testing::command_stats(info);
+/// assert_eq!(stats[0].name, "set");
+/// assert_eq!((stats[0].calls, stats[0].usec), (3, 12));
+/// ```
+pub fn command_stats(info: &str) -> Vec<CommandStat> {
+    info.lines()
+        .filter_map(|l| {
+            let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
+            let field = |f: &str| {
+                rest.split(',')
+                    .find_map(|kv| kv.strip_prefix(f))
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+            };
+            Some(CommandStat {
+                name: name.to_owned(),
+                calls: field("calls=")?,
+                usec: field("usec=")?,
+            })
+        })
+        .collect()
+}
+
 fn free_port() -> u16 {
     match TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) {
         Ok(addr) => addr.port(),

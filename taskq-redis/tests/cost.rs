@@ -34,17 +34,9 @@ fn cpu_seconds(server: &RedisServer) -> f64 {
 
 /// Calls and microseconds per command name.
 fn command_calls(server: &RedisServer) -> HashMap<String, (u64, u64)> {
-    info(server, "commandstats")
-        .lines()
-        .filter_map(|l| {
-            let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
-            let field = |f: &str| {
-                rest.split(',')
-                    .find_map(|kv| kv.strip_prefix(f))
-                    .and_then(|v| v.parse::<u64>().ok())
-            };
-            Some((name.to_owned(), (field("calls=")?, field("usec=")?)))
-        })
+    taskq_redis::testing::command_stats(&info(server, "commandstats"))
+        .into_iter()
+        .map(|s| (s.name, (s.calls, s.usec)))
         .collect()
 }
 

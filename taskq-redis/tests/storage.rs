@@ -41,6 +41,21 @@ fn success(d: &Delivery, value: u32, ttl: Duration) -> Completion {
     }
 }
 
+/// Completes one delivery with `value`; whether its lease was current.
+async fn completes(b: &RedisBackend, d: &Delivery, value: u32, ttl: Duration) -> bool {
+    b.complete(vec![success(d, value, ttl)])
+        .await
+        .expect("complete")
+        == vec![true]
+}
+
+/// `HLEN`, `ZCARD` or `EXISTS` of one of a queue's keys (`tag` is the queue's hash tag).
+fn size(server: &RedisServer, cmd: &str, tag: &str, key: &str) -> i64 {
+    int(server
+        .query(&[cmd, &format!("{tag}:{key}")])
+        .expect("a size query"))
+}
+
 fn int(v: redis::Value) -> i64 {
     match v {
         redis::Value::Int(i) => i,
@@ -125,16 +140,11 @@ async fn attempts_are_written_only_when_a_delivery_ends_unfinished() {
     assert_eq!(second.len(), 1);
     assert_eq!(second[0].envelope.attempt, 2);
     assert_eq!(exists(), 1);
-    let stale = b
-        .complete(vec![success(&first[0], 1, Duration::from_secs(60))])
-        .await
-        .expect("complete");
-    assert_eq!(stale, vec![false], "the reclaimed delivery completed");
-    let ok = b
-        .complete(vec![success(&second[0], 2, Duration::from_secs(60))])
-        .await
-        .expect("complete");
-    assert_eq!(ok, vec![true]);
+    assert!(
+        !completes(&b, &first[0], 1, Duration::from_secs(60)).await,
+        "the reclaimed delivery completed"
+    );
+    assert!(completes(&b, &second[0], 2, Duration::from_secs(60)).await);
     assert_eq!(exists(), 0, "a finished task left its attempt count");
 }
 
@@ -153,16 +163,11 @@ async fn a_second_copy_of_a_leased_id_fences_off_the_first_delivery() {
     assert_eq!(second.len(), 1, "the second copy was not delivered");
     assert_eq!(second[0].envelope.id, first[0].envelope.id);
     assert_eq!(second[0].envelope.attempt, 2);
-    let stale = b
-        .complete(vec![success(&first[0], 1, Duration::from_secs(60))])
-        .await
-        .expect("complete");
-    assert_eq!(stale, vec![false], "the fenced-off delivery completed");
-    let ok = b
-        .complete(vec![success(&second[0], 2, Duration::from_secs(60))])
-        .await
-        .expect("complete");
-    assert_eq!(ok, vec![true]);
+    assert!(
+        !completes(&b, &first[0], 1, Duration::from_secs(60)).await,
+        "the fenced-off delivery completed"
+    );
+    assert!(completes(&b, &second[0], 2, Duration::from_secs(60)).await);
     let dead = b.dead_letters(q, 10).await.expect("dead letters");
     assert!(dead.is_empty(), "a copy was dead-lettered: {dead:?}");
 }
@@ -177,11 +182,7 @@ async fn a_stale_copy_of_a_finished_task_is_dropped_without_a_trace() {
     let id = e.id.to_string();
     b.publish(vec![e]).await.expect("publish");
     let got = fetch(&b, q, Duration::from_secs(30)).await;
-    let ok = b
-        .complete(vec![success(&got[0], 1, Duration::from_secs(60))])
-        .await
-        .expect("complete");
-    assert_eq!(ok, vec![true]);
+    assert!(completes(&b, &got[0], 1, Duration::from_secs(60)).await);
     // A copy of the id left behind in the ready list (priority 5 is the default).
     server
         .query(&["RPUSH", &format!("{tag}:r5"), &id])
@@ -205,11 +206,7 @@ async fn scheduled_messages_wait_apart_until_due() {
     let b = backend(&server).await;
     let q = "later";
     let tag = b.queue_tag(q);
-    let hlen = |key: &str| {
-        int(server
-            .query(&["HLEN", &format!("{tag}:{key}")])
-            .expect("HLEN"))
-    };
+    let hlen = |key: &str| size(&server, "HLEN", &tag, key);
     let (mut soon, mut revoked) = (envelope(q, 1), envelope(q, 2));
     soon.eta = Some(taskq::Timestamp::now().after(Duration::from_millis(300)));
     revoked.eta = Some(taskq::Timestamp::now().after(Duration::from_secs(3600)));
@@ -261,11 +258,7 @@ async fn one_sweep_clears_many_single_result_batches() {
     assert_eq!(got.len(), 30);
     // One completion per call: one sweep entry each.
     for d in &got {
-        let ok = b
-            .complete(vec![success(d, 1, Duration::from_millis(300))])
-            .await
-            .expect("complete");
-        assert_eq!(ok, vec![true]);
+        assert!(completes(&b, d, 1, Duration::from_millis(300)).await);
     }
     assert_eq!(count("ZCARD", "expiry"), 30);
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -280,11 +273,7 @@ async fn a_scheduled_copy_of_a_task_that_already_ran_is_dropped_when_due() {
     let b = backend(&server).await;
     let q = "twice";
     let tag = b.queue_tag(q);
-    let hlen = |key: &str| {
-        int(server
-            .query(&["HLEN", &format!("{tag}:{key}")])
-            .expect("HLEN"))
-    };
+    let hlen = |key: &str| size(&server, "HLEN", &tag, key);
     let mut e = envelope(q, 1);
     e.eta = Some(taskq::Timestamp::now().after(Duration::from_millis(300)));
     b.publish(vec![e.clone()]).await.expect("publish scheduled");
@@ -293,11 +282,7 @@ async fn a_scheduled_copy_of_a_task_that_already_ran_is_dropped_when_due() {
     b.publish(vec![e]).await.expect("publish ready");
     let got = fetch(&b, q, Duration::from_secs(30)).await;
     assert_eq!(got.len(), 1);
-    let ok = b
-        .complete(vec![success(&got[0], 1, Duration::from_secs(60))])
-        .await
-        .expect("complete");
-    assert_eq!(ok, vec![true]);
+    assert!(completes(&b, &got[0], 1, Duration::from_secs(60)).await);
     tokio::time::sleep(Duration::from_millis(400)).await;
     let queues = [q.to_owned()];
     let again = b

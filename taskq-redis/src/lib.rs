@@ -68,11 +68,12 @@
 //! ## The life of a task
 //!
 //! ```text
-//!  publish ── pipelined MULTI: HSET env, RPUSH r<p> (or ZADD delayed), wake marker
-//!     │        (concurrent publishes of one process coalesce into one pipeline)
+//!  publish ── pipelined MULTI: HSET env + RPUSH r<p> (scheduled: HSET denv + ZADD
+//!     │        delayed), wake marker (concurrent publishes of one process coalesce into
+//!     │        one pipeline)
 //!     ▼
 //!  fetch.lua ── (timer pass, every 20 ms when busy: reclaim expired leases, promote due
-//!     │         delayed tasks, sweep expired results) LMPOP across r9..r0, ZADD NX lease,
+//!     │         delayed tasks from denv, sweep expired results) LMPOP across r9..r0, ZADD NX lease,
 //!     │         return ids and attempts: all in one atomic step; then a plain HMGET env
 //!     │         (nothing ready: the worker BLPOPs the wake list until the earliest due time)
 //!     ▼

@@ -800,12 +800,9 @@ impl Inner {
                 .key(k.lease())
                 .key(k.dead())
                 .key(k.attempt())
-                .key(k.wake());
-            for r in k.ready_all() {
-                inv.key(r);
-            }
-            inv.key(k.cancel()).key(k.denv());
-            inv.arg(Timestamp::now().as_millis());
+                .key(k.cancel())
+                .key(k.denv())
+                .arg(Timestamp::now().as_millis());
             for (id, attempt) in items {
                 inv.arg(id).arg(attempt);
             }

@@ -5,14 +5,14 @@
 -- meanwhile (published, promoted, requeued or released again) was pushed by whoever brought it
 -- back, so nothing is pushed here.
 --
--- KEYS: env, lease, dead, attempt, wake, r0 .. r9, cancel, denv
+-- KEYS: env, lease, dead, attempt, cancel, denv
 -- ARGV: now (ms), then 2 per item: id, attempt
 for i = 2, #ARGV, 2 do
   local id = ARGV[i]
   if fenced(KEYS[4], KEYS[2], id, ARGV[i + 1]) then
     redis.call('ZREM', KEYS[2], id)
-    redis.call('SREM', KEYS[16], id)
-    if redis.call('HEXISTS', KEYS[1], id) == 0 and redis.call('HEXISTS', KEYS[17], id) == 0 then
+    redis.call('SREM', KEYS[5], id)
+    if redis.call('HEXISTS', KEYS[1], id) == 0 and redis.call('HEXISTS', KEYS[6], id) == 0 then
       redis.call('HDEL', KEYS[4], id)
       if not is_uuid(id) then
         redis.call('RPUSH', KEYS[3], 'R|' .. ARGV[1] .. '||' .. id)

@@ -15,7 +15,7 @@ use taskq::{
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use crate::codec::{self, StoredResult};
+use crate::codec::{self, IdText, StoredResult};
 use crate::conn::{self, command_error, corrupt, BACKEND};
 use crate::keys::{self, QueueKeys};
 use crate::notify::{Mark, Notifier};
@@ -221,7 +221,7 @@ impl RedisBackend {
     }
 
     /// The channel this instance's waiters are told on; stamped into the `reply_to` of every
-    /// message it publishes without one.
+    /// message it publishes without one whose result is kept.
     pub fn reply_channel(&self) -> &str {
         self.inner.notifier.channel()
     }
@@ -289,13 +289,38 @@ struct PendingPublish {
     done: oneshot::Sender<Result<(), BackendError>>,
 }
 
+/// A message on its way out, encoded.
 struct Prepared {
-    id: String,
+    id: IdText,
     queue: Arc<str>,
     attempt: u32,
     priority: u8,
     due: Option<u64>,
     blob: String,
+}
+
+/// A publish written from its caller's task; when it ends (or its future is dropped), the
+/// publishes that queued up meanwhile go to a flusher task.
+struct InlineWrite<'a>(&'a Arc<Inner>);
+
+impl Drop for InlineWrite<'_> {
+    fn drop(&mut self) {
+        let mut q = lock(&self.0.publisher);
+        if q.pending.is_empty() {
+            q.flushing = false;
+            return;
+        }
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            drop(q);
+            rt.spawn(self.0.clone().flush());
+        } else {
+            // Dropped outside a runtime: nothing can write the waiting publishes.
+            q.flushing = false;
+            for p in std::mem::take(&mut q.pending) {
+                let _ = p.done.send(Err(BackendError::Closed(BACKEND)));
+            }
+        }
+    }
 }
 
 /// The same error again, for every publisher of a failed batch.
@@ -449,8 +474,8 @@ impl Inner {
 
     // ---- publish --------------------------------------------------------------------------
 
-    /// Stamps this instance's reply channel into messages without one, remembers where each
-    /// goes, and renders them as stored.
+    /// Stamps this instance's reply channel into messages without one whose result is kept,
+    /// remembers where those go, and renders every message as stored.
     fn prepare(&self, batch: Vec<Envelope>) -> Result<Vec<Prepared>, BackendError> {
         let inner = self;
         let now = Timestamp::now();
@@ -462,32 +487,34 @@ impl Inner {
         {
             let mut ids = lock(&inner.ids);
             for mut env in batch {
-                let ours = env.reply_to.is_none();
-                if ours {
-                    env.reply_to = Some(inner.notifier.channel().to_owned());
-                    any_ours = true;
-                }
                 let queue = match &last_queue {
                     Some(q) if **q == *env.queue => q.clone(),
                     _ => last_queue.insert(Arc::from(env.queue.as_str())).clone(),
                 };
-                ids.insert(
-                    env.id,
-                    Sent {
-                        queue: queue.clone(),
-                        ours,
-                        mark: mark.filter(|_| ours),
-                    },
-                );
-                let blob =
-                    codec::encode_message(&env).map_err(|e| encode_error("an envelope", e))?;
+                // A result that is not kept has no waiter: its message names no reply channel
+                // (none is told) and its id is not remembered (the cache is for waiting).
+                if env.result_ttl_ms.is_some() {
+                    let ours = env.reply_to.is_none();
+                    if ours {
+                        env.reply_to = Some(inner.notifier.channel().to_owned());
+                        any_ours = true;
+                    }
+                    ids.insert(
+                        env.id,
+                        Sent {
+                            queue: queue.clone(),
+                            ours,
+                            mark: mark.filter(|_| ours),
+                        },
+                    );
+                }
                 items.push(Prepared {
-                    id: env.id.to_string(),
+                    id: IdText::new(env.id),
                     queue,
                     attempt: env.attempt,
                     priority: env.priority,
                     due: env.eta.filter(|eta| *eta > now).map(Timestamp::as_millis),
-                    blob,
+                    blob: codec::encode_message(&env),
                 });
             }
         }
@@ -545,8 +572,8 @@ impl Inner {
                 }
                 inv.key(k.attempt()).key(k.denv()).arg(ms(ttl).max(1));
                 for item in chunk {
-                    inv.key(k.once(&item.id))
-                        .arg(&item.id)
+                    inv.key(k.once(item.id.as_str()))
+                        .arg(item.id)
                         .arg(item.priority.min(9))
                         .arg(item.due.map(|d| d.to_string()).unwrap_or_default())
                         .arg(&item.blob)
@@ -563,9 +590,12 @@ impl Inner {
         Ok(published)
     }
 
-    async fn write_publish(&self, batch: &[PendingPublish]) -> Result<(), BackendError> {
+    async fn write_publish<'a>(
+        &self,
+        items: impl Iterator<Item = &'a Prepared>,
+    ) -> Result<(), BackendError> {
         let mut groups: HashMap<&str, Vec<&Prepared>> = HashMap::new();
-        for item in batch.iter().flat_map(|p| &p.items) {
+        for item in items {
             groups.entry(&item.queue).or_default().push(item);
         }
         let new_queues: Vec<String> = {
@@ -591,7 +621,7 @@ impl Inner {
                 let (mut count, mut bytes) = (0, 0);
                 for item in items.iter().filter(|i| i.due.is_some() == due) {
                     count += 2;
-                    bytes += item.id.len() + item.blob.len();
+                    bytes += 36 + item.blob.len();
                 }
                 if count == 0 {
                     continue;
@@ -601,7 +631,7 @@ impl Inner {
                 let mut hset = redis::Cmd::with_capacity(count + 2, bytes + key.len() + 4);
                 hset.arg("HSET").arg(&key);
                 for item in items.iter().filter(|i| i.due.is_some() == due) {
-                    hset.arg(&item.id).arg(&item.blob);
+                    hset.arg(item.id).arg(&item.blob);
                 }
                 pipe.add_command(hset).ignore();
             }
@@ -609,16 +639,16 @@ impl Inner {
             if !counted.is_empty() {
                 let h = pipe.cmd("HSET").arg(k.attempt());
                 for item in counted {
-                    h.arg(&item.id).arg(item.attempt);
+                    h.arg(item.id).arg(item.attempt);
                 }
                 h.ignore();
             }
-            let mut ready: [Vec<&str>; 10] = Default::default();
-            let mut delayed: Vec<(u64, &str)> = Vec::new();
+            let mut ready: [Vec<IdText>; 10] = Default::default();
+            let mut delayed: Vec<(u64, IdText)> = Vec::new();
             for item in items {
                 match item.due {
-                    Some(due) => delayed.push((due, &item.id)),
-                    None => ready[usize::from(item.priority.min(9))].push(&item.id),
+                    Some(due) => delayed.push((due, item.id)),
+                    None => ready[usize::from(item.priority.min(9))].push(item.id),
                 }
             }
             for (p, ids) in ready.iter().enumerate() {
@@ -653,7 +683,9 @@ impl Inner {
                 }
                 std::mem::take(&mut q.pending)
             };
-            let result = self.write_publish(&batch).await;
+            let result = self
+                .write_publish(batch.iter().flat_map(|p| &p.items))
+                .await;
             for p in batch {
                 let r = match &result {
                     Ok(()) => Ok(()),
@@ -1206,16 +1238,27 @@ impl Backend for RedisBackend {
         }
         let inner = &self.inner;
         let items = inner.prepare(batch)?;
-        let (tx, rx) = oneshot::channel();
-        let start = {
+        let waiting = {
             let mut q = lock(&inner.publisher);
-            q.pending.push(PendingPublish { items, done: tx });
-            !std::mem::replace(&mut q.flushing, true)
+            if q.flushing {
+                let (tx, rx) = oneshot::channel();
+                q.pending.push(PendingPublish { items, done: tx });
+                Err(rx)
+            } else {
+                q.flushing = true;
+                Ok(items)
+            }
         };
-        if start {
-            tokio::spawn(inner.clone().flush());
+        match waiting {
+            // Nothing was being written: this batch is written from the caller's task, with no
+            // hop through a flusher task. Publishes arriving meanwhile wait in `pending`; the
+            // guard hands them to a flusher when this write ends or is dropped.
+            Ok(items) => {
+                let _guard = InlineWrite(inner);
+                inner.write_publish(items.iter()).await
+            }
+            Err(rx) => rx.await.map_err(|_| BackendError::Closed(BACKEND))?,
         }
-        rx.await.map_err(|_| BackendError::Closed(BACKEND))?
     }
 
     async fn fetch(&self, req: FetchRequest<'_>) -> Result<Vec<Delivery>, BackendError> {
@@ -1598,7 +1641,7 @@ impl Backend for RedisBackend {
             env.attempt = 0;
             env.eta = None;
             env.expires = None;
-            let blob = codec::encode_message(&env).map_err(|e| encode_error("an envelope", e))?;
+            let blob = codec::encode_message(&env);
             chosen.push((entry, env.id.to_string(), env.priority.min(9), blob));
         }
         let mut moved = 0usize;

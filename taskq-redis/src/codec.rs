@@ -10,23 +10,54 @@ use taskq::{
 
 /// The stored form of a message: `priority|reply channel|envelope JSON`. The header lets the
 /// scripts route a message and tell its waiters without decoding the JSON.
-pub(crate) fn encode_message(env: &Envelope) -> Result<String, serde_json::Error> {
+pub(crate) fn encode_message(env: &Envelope) -> String {
+    let mut out = Vec::with_capacity(320 + env.args.as_str().len());
+    write_message(env, &mut out);
+    // Both parts are UTF-8 (a `&str` and JSON built of `&str`s), so this never replaces anything.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Writes the stored form of `env` (see [`encode_message`]).
+fn write_message<W: std::io::Write + ?Sized>(env: &Envelope, out: &mut W) {
     let chan = env
         .reply_to
         .as_deref()
         .filter(|c| !c.contains('|') && !c.contains(char::is_whitespace))
         .unwrap_or("");
-    // The header, then the JSON written straight after it: one buffer, no copy.
-    let mut out = Vec::with_capacity(320 + chan.len());
-    out.push(b'0' + env.priority.min(taskq::MAX_PRIORITY));
-    out.push(b'|');
-    out.extend_from_slice(chan.as_bytes());
-    out.push(b'|');
-    serde_json::to_writer(&mut out, env)?;
-    // Both parts are UTF-8 (a `&str` and serde_json's output), so this never replaces anything.
-    Ok(String::from_utf8(out)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+    let head = [b'0' + env.priority.min(taskq::MAX_PRIORITY), b'|'];
+    // Writing to memory cannot fail, and the JSON itself cannot fail (see
+    // `Envelope::write_json`).
+    let _ = out
+        .write_all(&head)
+        .and_then(|()| out.write_all(chan.as_bytes()))
+        .and_then(|()| out.write_all(b"|"))
+        .and_then(|()| env.write_json(out));
 }
+
+/// A task id as text, kept inline (no allocation per id).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct IdText([u8; 36]);
+
+impl IdText {
+    pub(crate) fn new(id: TaskId) -> Self {
+        let mut buf = [0u8; 36];
+        id.as_uuid().hyphenated().encode_lower(&mut buf);
+        Self(buf)
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Hex digits and hyphens only.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl redis::ToRedisArgs for IdText {
+    fn write_redis_args<W: ?Sized + redis::RedisWrite>(&self, out: &mut W) {
+        out.write_arg(&self.0);
+    }
+}
+
+impl redis::ToSingleRedisArg for IdText {}
 
 /// The header of a stored message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,7 +190,7 @@ mod tests {
         let mut env = Envelope::new("t", "q", Payload::encode(&(1, "a|b")).expect("encode"));
         env.priority = 7;
         env.reply_to = Some("taskq:reply:x".into());
-        let blob = encode_message(&env).expect("encode");
+        let blob = encode_message(&env);
         assert!(blob.starts_with("7|taskq:reply:x|{"));
         let h = parse_message(&blob).expect("header");
         assert_eq!(h.priority, 7);

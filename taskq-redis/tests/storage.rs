@@ -297,3 +297,87 @@ async fn a_scheduled_copy_of_a_task_that_already_ran_is_dropped_when_due() {
     assert!(again.is_empty(), "the finished task ran again");
     assert_eq!((hlen("env"), hlen("denv")), (0, 0));
 }
+
+/// A publish is written from its caller's task when nothing else is being written; publishes
+/// that arrive meanwhile wait for it. If that caller's future is dropped mid-write, the waiting
+/// publishes still go out (a flusher takes them over) instead of hanging.
+#[tokio::test(flavor = "current_thread")]
+async fn publishes_waiting_on_a_dropped_inline_write_still_go_out() {
+    use futures_util::FutureExt;
+    use std::sync::Arc;
+
+    let server = RedisServer::start();
+    let b = Arc::new(backend(&server).await);
+    let q = "inline";
+    let mut first = Box::pin({
+        let b = b.clone();
+        async move { b.publish(vec![envelope(q, 0)]).await }
+    });
+    // One poll: the first publish becomes the inline writer and waits for Redis.
+    assert!(
+        (&mut first).now_or_never().is_none(),
+        "the write finished at once"
+    );
+    let waiting: Vec<Envelope> = (1..=3).map(|n| envelope(q, n)).collect();
+    let ids: Vec<_> = waiting.iter().map(|e| e.id).collect();
+    let mut tasks = Vec::new();
+    for env in waiting {
+        let b = b.clone();
+        tasks.push(tokio::spawn(async move { b.publish(vec![env]).await }));
+    }
+    // Let them queue behind the inline write, then drop the writer.
+    tokio::task::yield_now().await;
+    drop(first);
+    for t in tasks {
+        tokio::time::timeout(Duration::from_secs(5), t)
+            .await
+            .expect("a publish waiting on the dropped write hung")
+            .expect("join")
+            .expect("publish");
+    }
+    for id in ids {
+        let record = b.record(id).await.expect("record").expect("published");
+        assert_eq!(record.state, TaskState::Pending);
+    }
+}
+
+/// A message whose result is not kept names no reply channel (nobody can wait for it through
+/// a handle), yet a waiter that asks the backend directly is still woken, through the queue's
+/// watch list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ignored_result_carries_no_reply_channel_but_a_direct_waiter_is_woken() {
+    let server = RedisServer::start();
+    let b = backend(&server).await;
+    let q = "ignored";
+    let mut env = envelope(q, 1);
+    env.result_ttl_ms = None;
+    let id = env.id;
+    b.publish(vec![env]).await.expect("publish");
+    let stored = server
+        .query(&["HGET", &format!("{}:env", b.queue_tag(q)), &id.to_string()])
+        .expect("HGET");
+    let redis::Value::BulkString(bytes) = stored else {
+        panic!("the message is not stored: {stored:?}");
+    };
+    assert!(
+        String::from_utf8_lossy(&bytes).starts_with("5||"),
+        "an ignored result still names a reply channel: {}",
+        String::from_utf8_lossy(&bytes)
+    );
+    let got = fetch(&b, q, Duration::from_secs(30)).await;
+    assert_eq!(got.len(), 1);
+    assert!(got[0].envelope.reply_to.is_none());
+    let waiter = b.wait_result(id, Some(Duration::from_secs(5)));
+    let completer = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut done = success(&got[0], 4, Duration::from_secs(1));
+        done.result_ttl = None;
+        b.complete(vec![done]).await.expect("complete")
+    };
+    let (waited, completed) = tokio::join!(waiter, completer);
+    assert_eq!(completed, vec![true]);
+    match waited.expect("wait") {
+        Some(Outcome::Success(p)) => assert_eq!(p.decode::<u32>().expect("decode"), 4),
+        other => panic!("the waiter was not woken with the outcome: {other:?}"),
+    }
+}

@@ -309,6 +309,15 @@ pub struct Envelope {
     pub enqueued_at: Timestamp,
 }
 
+/// An id as a JSON string: a hyphenated UUID never needs escaping.
+fn write_json_id<W: std::io::Write + ?Sized>(out: &mut W, id: TaskId) -> std::io::Result<()> {
+    let mut buf = [0u8; 38];
+    buf[0] = b'"';
+    id.0.hyphenated().encode_lower(&mut buf[1..37]);
+    buf[37] = b'"';
+    out.write_all(&buf)
+}
+
 fn default_priority() -> u8 {
     crate::task::DEFAULT_PRIORITY
 }
@@ -347,6 +356,106 @@ impl Envelope {
             reply_to: None,
             enqueued_at: Timestamp::now(),
         }
+    }
+
+    /// Writes the message as JSON: the same bytes as `serde_json::to_writer(out, self)`, but
+    /// written field by field, so that field names, ids and numbers skip the string escaping
+    /// and the generic serializer (a producer's batch spends about half the encoding time
+    /// there). Reading it back is plain `serde_json`.
+    ///
+    /// ```
+    /// let env = taskq::Envelope::new("add", "default", taskq::Payload::encode(&(2, 3)).unwrap());
+    /// let mut fast = Vec::new();
+    /// env.write_json(&mut fast).unwrap();
+    /// assert_eq!(fast, serde_json::to_vec(&env).unwrap());
+    /// ```
+    ///
+    /// # Errors
+    /// Only the writer's own errors.
+    pub fn write_json<W: std::io::Write + ?Sized>(&self, out: &mut W) -> std::io::Result<()> {
+        // Exhaustive on purpose: a new field does not compile until it is written here too.
+        let Envelope {
+            id,
+            task,
+            queue,
+            args,
+            priority,
+            eta,
+            expires,
+            attempt,
+            max_attempts,
+            backoff,
+            timeout_ms,
+            result_ttl_ms,
+            root_id,
+            parent_id,
+            continuation,
+            reply_to,
+            enqueued_at,
+        } = self;
+        let mut num = itoa::Buffer::new();
+        out.write_all(b"{\"id\":")?;
+        write_json_id(out, *id)?;
+        out.write_all(b",\"task\":")?;
+        serde_json::to_writer(&mut *out, task)?;
+        out.write_all(b",\"queue\":")?;
+        serde_json::to_writer(&mut *out, queue)?;
+        out.write_all(b",\"args\":")?;
+        out.write_all(args.as_str().as_bytes())?;
+        out.write_all(b",\"priority\":")?;
+        out.write_all(num.format(*priority).as_bytes())?;
+        if let Some(eta) = eta {
+            out.write_all(b",\"eta\":")?;
+            out.write_all(num.format(eta.0).as_bytes())?;
+        }
+        if let Some(expires) = expires {
+            out.write_all(b",\"expires\":")?;
+            out.write_all(num.format(expires.0).as_bytes())?;
+        }
+        if !is_zero(attempt) {
+            out.write_all(b",\"attempt\":")?;
+            out.write_all(num.format(*attempt).as_bytes())?;
+        }
+        out.write_all(b",\"max_attempts\":")?;
+        out.write_all(num.format(*max_attempts).as_bytes())?;
+        if !backoff.is_default() {
+            out.write_all(b",\"backoff\":{\"base_ms\":")?;
+            out.write_all(num.format(backoff.base_ms).as_bytes())?;
+            out.write_all(b",\"cap_ms\":")?;
+            out.write_all(num.format(backoff.cap_ms).as_bytes())?;
+            out.write_all(if backoff.jitter {
+                b",\"jitter\":true}"
+            } else {
+                b",\"jitter\":false}"
+            })?;
+        }
+        if let Some(ms) = timeout_ms {
+            out.write_all(b",\"timeout_ms\":")?;
+            out.write_all(num.format(*ms).as_bytes())?;
+        }
+        if let Some(ms) = result_ttl_ms {
+            out.write_all(b",\"result_ttl_ms\":")?;
+            out.write_all(num.format(*ms).as_bytes())?;
+        }
+        if let Some(root) = root_id {
+            out.write_all(b",\"root_id\":")?;
+            write_json_id(out, *root)?;
+        }
+        if let Some(parent) = parent_id {
+            out.write_all(b",\"parent_id\":")?;
+            write_json_id(out, *parent)?;
+        }
+        if let Some(c) = continuation {
+            out.write_all(b",\"continuation\":")?;
+            out.write_all(c.as_str().as_bytes())?;
+        }
+        if let Some(r) = reply_to {
+            out.write_all(b",\"reply_to\":")?;
+            serde_json::to_writer(&mut *out, r)?;
+        }
+        out.write_all(b",\"enqueued_at\":")?;
+        out.write_all(num.format(enqueued_at.0).as_bytes())?;
+        out.write_all(b"}")
     }
 
     /// The per-attempt timeout.
@@ -553,5 +662,45 @@ mod tests {
             serde_json::from_str::<Envelope>(&json).expect("decode"),
             retried
         );
+    }
+
+    /// `write_json` writes exactly what serde does, for every combination of the optional
+    /// fields and for strings that need escaping.
+    #[test]
+    fn write_json_matches_serde() {
+        let args = Payload::encode(&("quote \" back \\ nl \n tab \t", 1.5, [1, 2])).expect("args");
+        for mask in 0u32..(1 << 10) {
+            let mut env = Envelope::new("t\"ask\u{1}é", "q\\ueue\u{7f}", args.clone());
+            let on = |bit: u32| mask & (1 << bit) != 0;
+            env.priority = if on(0) { 9 } else { 0 };
+            env.eta = on(1).then_some(Timestamp(1_700_000_000_123));
+            env.expires = on(2).then_some(Timestamp(u64::MAX));
+            env.attempt = if on(3) { u32::MAX } else { 0 };
+            if on(4) {
+                env.backoff = Backoff {
+                    base_ms: 0,
+                    cap_ms: 7,
+                    jitter: mask % 3 == 0,
+                };
+            }
+            env.timeout_ms = on(5).then_some(30_000);
+            env.result_ttl_ms = (!on(6)).then_some(0);
+            env.root_id = on(7).then(TaskId::new);
+            env.parent_id = on(8).then(TaskId::new);
+            env.continuation = on(9).then(|| Payload::encode(&["next", "\u{2028}"]).expect("c"));
+            env.reply_to = on(3).then(|| "taskq:reply:\"x\"".to_owned());
+            let mut fast = Vec::new();
+            env.write_json(&mut fast).expect("write");
+            let slow = serde_json::to_vec(&env).expect("serde");
+            assert_eq!(
+                String::from_utf8_lossy(&fast),
+                String::from_utf8_lossy(&slow),
+                "mask {mask:#b}"
+            );
+            assert_eq!(
+                serde_json::from_slice::<Envelope>(&fast).expect("decode"),
+                env
+            );
+        }
     }
 }

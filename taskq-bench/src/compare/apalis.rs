@@ -15,7 +15,7 @@ use apalis_redis::{Config, RedisStorage};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use super::run::{rate, wall_ns, watch_counter, BoxError, Ctx};
+use super::run::{batches_in_flight, rate, wall_ns, watch_counter, BoxError, Ctx};
 
 const QUEUE: &str = "cmp-apalis";
 /// The idle poll interval of the worker.
@@ -83,13 +83,21 @@ pub async fn enqueue(ctx: &Ctx, n: usize) -> Result<f64, BoxError> {
 /// One producer, `push_bulk` (apalis's bulk push) of 1,000 tasks at a time, on a queue nobody
 /// serves.
 pub async fn enqueue_batch(ctx: &Ctx, n: usize) -> Result<f64, BoxError> {
-    let mut s = storage(&ctx.url, "cmp-apalis-enqueue").await?;
-    let started = Instant::now();
+    let s = storage(&ctx.url, "cmp-apalis-enqueue").await?;
     let ids: Vec<u64> = (0..n as u64).collect();
-    for chunk in ids.chunks(1_000) {
-        s.push_bulk(chunk.iter().map(|i| Job::Noop(*i)).collect())
-            .await
-            .map_err(|e| format!("push_bulk: {e:?}"))?;
+    let started = Instant::now();
+    let mut pushes = futures_util::stream::iter(ids.chunks(1_000))
+        .map(|chunk| {
+            let mut s = s.clone();
+            async move {
+                s.push_bulk(chunk.iter().map(|i| Job::Noop(*i)).collect())
+                    .await
+                    .map_err(|e| format!("push_bulk: {e:?}"))
+            }
+        })
+        .buffer_unordered(batches_in_flight());
+    while let Some(r) = pushes.next().await {
+        r?;
     }
     Ok(rate(n, started.elapsed()))
 }

@@ -121,6 +121,9 @@ pub struct WorkerProc {
 impl WorkerProc {
     /// The process's peak resident set size so far, in MiB (`VmHWM`).
     pub fn peak_rss_mb(&self) -> f64 {
+        if std::env::var_os("TASKQ_BENCH_SMAPS").is_some() {
+            eprintln!("  worker RSS now: {}", rss_breakdown(self.child.id()));
+        }
         vm_hwm_mb(self.child.id())
     }
 
@@ -151,6 +154,56 @@ pub fn vm_hwm_mb(pid: u32) -> f64 {
                 .and_then(|kb| kb.parse::<f64>().ok())
         })
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// `TASKQ_BENCH_SMAPS=1`: where a worker's resident pages are (its executable's pages, shared
+/// libraries, anonymous memory), from `/proc/PID/smaps`, in KiB.
+fn rss_breakdown(pid: u32) -> String {
+    let Ok(smaps) = std::fs::read_to_string(format!("/proc/{pid}/smaps")) else {
+        return "unreadable".into();
+    };
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+    let (mut own, mut libs, mut anon) = (0u64, 0u64, 0u64);
+    let mut name = String::new();
+    for line in smaps.lines() {
+        let mut parts = line.split_whitespace();
+        let first = parts.next().unwrap_or("");
+        if first.contains('-') && !first.ends_with(':') {
+            name = parts.nth(4).unwrap_or("").to_owned();
+        } else if first == "Rss:" {
+            let kb = parts
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+            if std::path::Path::new(&name) == exe {
+                own += kb;
+            } else if name.starts_with('/') {
+                libs += kb;
+            } else {
+                anon += kb;
+            }
+        }
+    }
+    format!("executable {own} KiB, shared libraries {libs} KiB, anonymous {anon} KiB")
+}
+
+/// How many batches (of 1,000) one producer keeps in flight in the batched enqueue, for the
+/// systems with a batch API; `TASKQ_BENCH_BATCHES_IN_FLIGHT` overrides it, for trying settings.
+pub fn batches_in_flight() -> usize {
+    env_number("TASKQ_BENCH_BATCHES_IN_FLIGHT").unwrap_or(4)
+}
+
+/// How many single sends one producer keeps in flight in the batched enqueue, for the systems
+/// without a batch API; `TASKQ_BENCH_SENDS_IN_FLIGHT` overrides it.
+pub fn sends_in_flight() -> usize {
+    env_number("TASKQ_BENCH_SENDS_IN_FLIGHT").unwrap_or(64)
+}
+
+fn env_number(name: &str) -> Option<usize> {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| *n > 0)
 }
 
 pub fn wall_ns() -> u64 {

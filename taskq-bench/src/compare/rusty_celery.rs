@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use celery::prelude::*;
 use futures_util::StreamExt;
 
-use super::run::{rate, wall_ns, watch_counter, BoxError, Ctx};
+use super::run::{rate, sends_in_flight, wall_ns, watch_counter, BoxError, Ctx};
 
 const QUEUE: &str = "cmp-rcelery";
 const DONE: &str = "cmp:rcelery:done";
@@ -91,7 +91,7 @@ pub async fn enqueue_batch(ctx: &Ctx, n: usize) -> Result<f64, BoxError> {
                     .await
             }
         })
-        .buffer_unordered(64);
+        .buffer_unordered(sends_in_flight());
     while let Some(r) = sends.next().await {
         r?;
     }

@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use taskq::{Client, Worker};
 
-use super::run::{rate, wall_ns, BoxError, Ctx};
+use futures_util::StreamExt;
+
+use super::run::{batches_in_flight, rate, wall_ns, BoxError, Ctx};
 
 const WAIT: Duration = Duration::from_secs(600);
 
@@ -56,15 +58,24 @@ pub async fn enqueue(ctx: &Ctx, n: usize) -> Result<f64, BoxError> {
     Ok(rate(n, started.elapsed()))
 }
 
-/// One producer, `send_many` (one batch, so one round trip, per 1,000 tasks), on a queue
-/// nobody serves.
+/// One producer, `send_many` of 1,000 tasks at a time (one round trip each), a few batches in
+/// flight, on a queue nobody serves.
 pub async fn enqueue_batch(ctx: &Ctx, n: usize) -> Result<f64, BoxError> {
     let client = Client::connect(&ctx.url).await?;
+    let ids: Vec<u64> = (0..n as u64).collect();
     let started = Instant::now();
-    crate::scenarios::send_batched(&client, n, |i| {
-        noop::new(i).queue("cmp-enqueue").ignore_result()
-    })
-    .await?;
+    let mut sends = futures_util::stream::iter(ids.chunks(1_000))
+        .map(|chunk| {
+            client.send_many(
+                chunk
+                    .iter()
+                    .map(|i| noop::new(*i).queue("cmp-enqueue").ignore_result()),
+            )
+        })
+        .buffer_unordered(batches_in_flight());
+    while let Some(r) = sends.next().await {
+        r?;
+    }
     Ok(rate(n, started.elapsed()))
 }
 

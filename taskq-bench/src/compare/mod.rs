@@ -23,14 +23,24 @@ mod run;
 mod rusty_celery;
 #[cfg(feature = "compare")]
 mod taskq;
+// The parts each worker binary (src/bin/) includes too; their `worker` functions are the
+// binaries', unused here.
+#[cfg(feature = "compare")]
+#[allow(dead_code)]
+mod tasks_apalis;
+#[cfg(feature = "compare")]
+#[allow(dead_code)]
+mod tasks_rusty_celery;
+#[cfg(feature = "compare")]
+#[allow(dead_code)]
+mod tasks_taskq;
+#[cfg(feature = "compare")]
+mod worker_common;
 
-/// Handles `--compare` (and the hidden `--compare-worker`, how the bench re-executes itself as
-/// a peer's worker process); `None` when neither flag is on the command line.
+/// Handles `--compare`; `None` when it is not on the command line.
 pub fn dispatch() -> Option<ExitCode> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let wanted = args
-        .iter()
-        .any(|a| a == "--compare" || a == "--compare-worker");
+    let wanted = args.iter().any(|a| a == "--compare");
     if !wanted {
         return None;
     }

@@ -246,9 +246,10 @@ fn markdown(
         s,
         "1. **enqueue**: one producer sends N no-op tasks to a queue nobody serves, \
          results ignored. *Batched*: each system's fastest way to send many (taskq \
-         `send_many` of 1,000 at a time, apalis `push_bulk` of 1,000 at a time, rusty-celery \
-         64 `send_task` calls in flight as it has no batch API, Celery `apply_async` through \
-         one `producer_or_acquire()` producer as its docs teach, having no batch publish). \
+         `send_many` of 1,000 at a time and apalis `push_bulk` of 1,000 at a time, {} batches \
+         in flight for both; rusty-celery {} `send_task` calls in flight as it has no batch \
+         API (256 in flight measured the same); Celery `apply_async` through one \
+         `producer_or_acquire()` producer as its docs teach, having no batch publish). \
          *One send awaited at a time*: taskq `.ignore_result().delay_on()`, apalis `push`, \
          rusty-celery `send_task`, Celery `apply_async(ignore_result=True)`; this one measures \
          the round trip to Redis more than the system (a single client's plain `SET`s, one at \
@@ -268,7 +269,10 @@ fn markdown(
          over-counts copy-on-write pages shared by prefork children). Every worker is a \
          separate process, so the numbers are comparable; note the Rust drains are of {} tasks \
          and the Celery ones of {}.\n",
-        o.tasks, o.python_tasks
+        super::run::batches_in_flight(),
+        super::run::sends_in_flight(),
+        o.tasks,
+        o.python_tasks
     );
     let _ = writeln!(s, "## How each system completes and reports\n");
     let _ = writeln!(
@@ -307,11 +311,15 @@ fn markdown(
          --without-heartbeat`, `-P prefork` or `-P threads`, `-c 2`/`-c 16`. Not used: the \
          optional `hiredis` parser (it is not in the pinned venv, which another session's \
          interop tests share).\n\
-         - Every Rust worker process is this bench binary re-executed with a hidden flag, on \
+         - Every Rust worker process is a binary of its own that holds only its system \
+         (`taskq-bench-worker-taskq`, `-rusty-celery`, `-apalis`, from `taskq-bench/src/bin/`, \
+         which the harness builds first with its own profile and features), as a user's \
+         worker binary would; so the resident pages of its code are its own (they were 2 MiB \
+         more for every system when all three ran from the one bench binary). Each runs on \
          the runtime `#[tokio::main]` gives (one thread per core); the producers run on a \
-         one-thread runtime in the harness process. Allocator: {} for the whole binary (all \
-         three Rust systems alike).\n",
-        super::apalis::POLL_MS,
+         one-thread runtime in the harness process. Allocator: {} (all three Rust systems \
+         alike).\n",
+        super::tasks_apalis::POLL_MS,
         latency_samples(o, "rusty_celery"),
         o.latency_samples,
         if cfg!(feature = "mimalloc") {

@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitCode, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use taskq_redis::testing::RedisServer;
 
 use super::{apalis, celery_py, report, rusty_celery, taskq};
 
 /// A boxed error: a scenario that fails reports it and the run goes on.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub use super::worker_common::{wall_ns, BoxError};
 
 /// The systems, in the order of the first round (later rounds rotate it).
 pub const SYSTEMS: [&str; 5] = [
@@ -87,16 +87,22 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// A worker process of `system`: this binary again, with the hidden `--compare-worker`.
+    /// A worker process of `system`: its own binary (`taskq-bench-worker-SYSTEM`, next to this
+    /// one), which holds that system only.
     pub fn spawn_worker(&self, system: &str, concurrency: usize) -> Result<WorkerProc, BoxError> {
-        let child = Command::new(&self.exe)
-            .args(["--compare-worker", system, "--redis-url", &self.url])
+        let child = Command::new(worker_binary(&self.exe, system))
+            .args(["--redis-url", &self.url])
             .args(["--concurrency", &concurrency.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()?;
-        Ok(WorkerProc { child })
+        let mut worker = WorkerProc { child };
+        // A worker that cannot start (a bad URL, a missing binary) fails within milliseconds:
+        // say so now rather than after the scenario's ten-minute wait.
+        std::thread::sleep(Duration::from_millis(100));
+        worker.check_alive()?;
+        Ok(worker)
     }
 
     pub async fn redis(&self) -> Result<redis::aio::MultiplexedConnection, BoxError> {
@@ -204,13 +210,6 @@ fn env_number(name: &str) -> Option<usize> {
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|n| *n > 0)
-}
-
-pub fn wall_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
 
 pub fn rate(n: usize, d: Duration) -> f64 {
@@ -336,11 +335,42 @@ fn parse(args: &[String]) -> Result<CompareOptions, String> {
     Ok(o)
 }
 
-/// Entry point for `--compare` and `--compare-worker`.
-pub fn main(args: &[String]) -> ExitCode {
-    if let Some(i) = args.iter().position(|a| a == "--compare-worker") {
-        return worker_main(args, i);
+/// The worker binary of `system`, next to the harness's own.
+fn worker_binary(exe: &std::path::Path, system: &str) -> PathBuf {
+    exe.with_file_name(format!("taskq-bench-worker-{}", system.replace('_', "-")))
+}
+
+/// Builds the worker binaries (`src/bin/`) with the harness's own profile and features, so a
+/// plain `cargo run ... -- --compare` runs fresh ones.
+fn build_workers(exe: &std::path::Path) -> Result<(), BoxError> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR")).args([
+        "build",
+        "--quiet",
+        "-p",
+        "taskq-bench",
+        "--no-default-features",
+        "--features",
+        "compare",
+    ]);
+    for system in ["taskq", "rusty_celery", "apalis"] {
+        cmd.arg("--bin")
+            .arg(worker_binary(exe, system).file_name().unwrap_or_default());
     }
+    if exe.parent().and_then(|d| d.file_name()) == Some(std::ffi::OsStr::new("release")) {
+        cmd.arg("--release");
+    }
+    eprintln!("building the worker binaries: {cmd:?}");
+    let status = cmd.status()?;
+    if !status.success() {
+        return Err(format!("building the worker binaries failed: {status}").into());
+    }
+    Ok(())
+}
+
+/// Entry point for `--compare`.
+pub fn main(args: &[String]) -> ExitCode {
     let options = match parse(args) {
         Ok(o) => o,
         Err(e) => {
@@ -358,47 +388,6 @@ pub fn main(args: &[String]) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("comparison failed: {e}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// A worker process: `--compare-worker SYSTEM --redis-url URL --concurrency N`. Every Rust
-/// system's worker runs here, on the runtime `#[tokio::main]` would give it.
-fn worker_main(args: &[String], at: usize) -> ExitCode {
-    let get = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let system = args.get(at + 1).cloned().unwrap_or_default();
-    let url = get("--redis-url").unwrap_or_default();
-    let concurrency = get("--concurrency")
-        .and_then(|c| c.parse::<usize>().ok())
-        .unwrap_or(16);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("worker: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result: Result<(), BoxError> = runtime.block_on(async move {
-        match system.as_str() {
-            "taskq" => taskq::worker(&url, concurrency).await,
-            "apalis" => apalis::worker(&url, concurrency).await,
-            "rusty_celery" => rusty_celery::worker(&url, concurrency).await,
-            other => Err(format!("no in-process worker for `{other}`").into()),
-        }
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("worker failed: {e}");
             ExitCode::FAILURE
         }
     }
@@ -558,6 +547,13 @@ fn load_avg() -> String {
 }
 
 async fn compare(o: &CompareOptions) -> Result<(), BoxError> {
+    let exe = std::env::current_exe()?;
+    if o.systems
+        .iter()
+        .any(|s| matches!(s.as_str(), "taskq" | "apalis" | "rusty_celery"))
+    {
+        build_workers(&exe)?;
+    }
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let root = manifest.parent().map(PathBuf::from).unwrap_or_default();
     let (url, server) = match &o.redis_url {
@@ -579,7 +575,7 @@ async fn compare(o: &CompareOptions) -> Result<(), BoxError> {
     );
     let ctx = Ctx {
         url,
-        exe: std::env::current_exe()?,
+        exe,
         python_dir: manifest.join("python"),
         python: root.join(".venv/bin/python"),
     };

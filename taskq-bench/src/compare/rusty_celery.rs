@@ -8,65 +8,15 @@
 //! result backend, so each task increments a counter in Redis (and the latency task pushes its
 //! figure to a list); completion is read from there.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use celery::prelude::*;
 use futures_util::StreamExt;
 
 use super::run::{rate, sends_in_flight, wall_ns, watch_counter, BoxError, Ctx};
+use super::tasks_rusty_celery::{app, rc_noop, rc_stamp, DONE, LATENCY};
 
-const QUEUE: &str = "cmp-rcelery";
-const DONE: &str = "cmp:rcelery:done";
-const LATENCY: &str = "cmp:rcelery:latency";
 const WAIT: Duration = Duration::from_secs(600);
-
-static CONN: OnceLock<redis::aio::MultiplexedConnection> = OnceLock::new();
-
-async fn record(cmd: redis::Cmd) -> TaskResult<()> {
-    let mut c = CONN
-        .get()
-        .cloned()
-        .ok_or_else(|| TaskError::UnexpectedError("no redis connection".into()))?;
-    cmd.query_async::<()>(&mut c)
-        .await
-        .map_err(|e| TaskError::UnexpectedError(e.to_string()))
-}
-
-/// A no-op task: returns `n` and counts itself done.
-#[celery::task(name = "cmp.rc_noop")]
-async fn rc_noop(n: u64) -> TaskResult<u64> {
-    record(redis::cmd("INCR").arg(DONE).clone()).await?;
-    Ok(n)
-}
-
-/// Reports how long after `sent_ns` it started.
-#[celery::task(name = "cmp.rc_stamp")]
-async fn rc_stamp(sent_ns: u64) -> TaskResult<u64> {
-    let d = wall_ns().saturating_sub(sent_ns);
-    record(redis::cmd("RPUSH").arg(LATENCY).arg(d).clone()).await?;
-    Ok(d)
-}
-
-async fn app(url: &str, prefetch: u16) -> Result<Arc<celery::Celery>, BoxError> {
-    Ok(celery::app!(
-        broker = RedisBroker { url.to_owned() },
-        tasks = [rc_noop, rc_stamp],
-        task_routes = ["*" => QUEUE],
-        prefetch_count = prefetch,
-        acks_late = false,
-    )
-    .await?)
-}
-
-/// The worker process.
-pub async fn worker(url: &str, concurrency: usize) -> Result<(), BoxError> {
-    let client = redis::Client::open(url)?;
-    let _ = CONN.set(client.get_multiplexed_async_connection().await?);
-    let app = app(url, u16::try_from(concurrency).unwrap_or(u16::MAX)).await?;
-    app.consume_from(&[QUEUE]).await?;
-    Ok(())
-}
 
 pub async fn enqueue(ctx: &Ctx, n: usize) -> Result<f64, BoxError> {
     let app = app(&ctx.url, 16).await?;

@@ -3,46 +3,14 @@
 
 use std::time::{Duration, Instant};
 
-use taskq::{Client, Worker};
+use taskq::Client;
 
 use futures_util::StreamExt;
 
 use super::run::{batches_in_flight, rate, wall_ns, BoxError, Ctx};
+use super::tasks_taskq::{noop, stamp};
 
 const WAIT: Duration = Duration::from_secs(600);
-
-/// A no-op task: returns its argument (the result is stored and checked).
-#[taskq::task(name = "cmp.noop", queue = "cmp")]
-async fn noop(n: u64) -> u64 {
-    n
-}
-
-/// Returns how long after `sent_ns` (wall clock) it started.
-#[taskq::task(name = "cmp.stamp", queue = "cmp")]
-async fn stamp(sent_ns: u64) -> u64 {
-    wall_ns().saturating_sub(sent_ns)
-}
-
-/// The worker process: serves `cmp` at `concurrency` until killed. It may hold 64 tasks per
-/// slot, the same lead as Celery's `worker_prefetch_multiplier = 64` here (taskq's docs: raise
-/// `prefetch` for many short tasks).
-pub async fn worker(url: &str, concurrency: usize) -> Result<(), BoxError> {
-    let client = Client::connect(url).await?;
-    // `TASKQ_BENCH_PREFETCH_PER_SLOT` overrides the 63 held per slot, for trying settings.
-    let per_slot = std::env::var("TASKQ_BENCH_PREFETCH_PER_SLOT")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(63);
-    let _handle = Worker::builder()
-        .client(client)
-        .queues(["cmp"])
-        .concurrency(concurrency)
-        .prefetch(per_slot * concurrency)
-        .from_env()?
-        .spawn()?;
-    std::future::pending::<()>().await;
-    Ok(())
-}
 
 /// One producer, one `.delay()` awaited at a time, on a queue nobody serves.
 pub async fn enqueue(ctx: &Ctx, n: usize) -> Result<f64, BoxError> {

@@ -880,8 +880,10 @@ async fn acker(
     mut rx: mpsc::Receiver<Completion>,
     linger: Duration,
 ) {
-    const MAX: usize = 512;
-    let mut batch = Vec::with_capacity(256);
+    // 128, not more: a batch four times larger measured no faster on Redis, and its command
+    // buffers set the worker's peak memory (0.3 MiB more resident at 512).
+    const MAX: usize = 128;
+    let mut batch = Vec::with_capacity(MAX);
     let mut last = 0usize;
     while rx.recv_many(&mut batch, MAX).await > 0 {
         // Under load (the previous batch had company), let more completions arrive before

@@ -1,0 +1,14 @@
+//! The taskq worker process of `--compare` (started by the harness): a binary that holds only
+//! taskq, as a user's worker binary would, so its resident memory is its own.
+
+#[path = "../compare/worker_common.rs"]
+mod worker_common;
+
+#[path = "../compare/tasks_taskq.rs"]
+mod tasks_taskq;
+
+fn main() -> std::process::ExitCode {
+    worker_common::main(|url, concurrency| {
+        Box::pin(async move { tasks_taskq::worker(&url, concurrency).await })
+    })
+}

@@ -50,7 +50,9 @@
 //!
 //! The envelope lives once, in `env`; lists and sorted sets hold ids. Its header carries the
 //! priority and the reply channel, so the scripts route a message and tell its waiters without
-//! decoding its JSON. The scripts move ids, never messages: on this server every value that
+//! decoding its JSON. A message whose result is not kept (`ignore_result`) names no reply
+//! channel, and its id is not remembered by the producer: nothing waits on it through a
+//! handle, and a waiter that asks the backend directly is told through `watch`. The scripts move ids, never messages: on this server every value that
 //! crosses between Lua and Redis costs more than the command it is for (about 0.15 µs per
 //! argument or reply element), so the fetch script leases ids and the worker reads the
 //! messages with a plain `HMGET`. The attempt count is written only when a delivery ends
@@ -79,8 +81,8 @@
 //!     ▼
 //!  complete_fast.lua ── per batch: fenced by the leases (and the attempt counts, if any),
 //!                  ZREM lease, HDEL env, HSET results + one ZADD expiry, one PUBLISH per
-//!                  batch and reply channel (the outcome rides in it, so `ignore_result` tasks
-//!                  still wake waiters); complete.lua item by item when anything is unusual
+//!                  batch and reply channel (the outcome rides in it, so a completion whose
+//!                  result is not stored still wakes its waiters); complete.lua item by item when anything is unusual
 //!  retry.lua / release.lua / dead_letter.lua / extend.lua / cancel.lua / progress.lua /
 //!  vanished.lua (a leased id whose message was gone: stale copy or garbage)
 //! ```

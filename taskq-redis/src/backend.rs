@@ -476,7 +476,7 @@ impl Inner {
 
     /// Stamps this instance's reply channel into messages without one whose result is kept,
     /// remembers where those go, and renders every message as stored.
-    fn prepare(&self, batch: Vec<Envelope>) -> Result<Vec<Prepared>, BackendError> {
+    fn prepare(&self, batch: Vec<Envelope>) -> Vec<Prepared> {
         let inner = self;
         let now = Timestamp::now();
         let mut items = Vec::with_capacity(batch.len());
@@ -522,7 +522,7 @@ impl Inner {
             // Subscribe now, so the result of a quick task finds the subscription in place.
             inner.notifier.ensure_listening();
         }
-        Ok(items)
+        items
     }
 
     /// Adds queue names this instance has not registered yet to the set of queues.
@@ -555,7 +555,7 @@ impl Inner {
         batch: Vec<Envelope>,
         ttl: Duration,
     ) -> Result<usize, BackendError> {
-        let items = self.prepare(batch)?;
+        let items = self.prepare(batch);
         let mut groups: HashMap<&str, Vec<&Prepared>> = HashMap::new();
         for item in &items {
             groups.entry(&item.queue).or_default().push(item);
@@ -1237,7 +1237,7 @@ impl Backend for RedisBackend {
             return Ok(());
         }
         let inner = &self.inner;
-        let items = inner.prepare(batch)?;
+        let items = inner.prepare(batch);
         let waiting = {
             let mut q = lock(&inner.publisher);
             if q.flushing {

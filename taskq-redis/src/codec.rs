@@ -11,31 +11,25 @@ use taskq::{
 /// The stored form of a message: `priority|reply channel|envelope JSON`. The header lets the
 /// scripts route a message and tell its waiters without decoding the JSON.
 pub(crate) fn encode_message(env: &Envelope) -> String {
-    let mut out = Vec::with_capacity(320 + env.args.as_str().len());
-    write_message(env, &mut out);
-    // Both parts are UTF-8 (a `&str` and JSON built of `&str`s), so this never replaces anything.
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-}
-
-/// Writes the stored form of `env` (see [`encode_message`]).
-fn write_message<W: std::io::Write + ?Sized>(env: &Envelope, out: &mut W) {
     let chan = env
         .reply_to
         .as_deref()
         .filter(|c| !c.contains('|') && !c.contains(char::is_whitespace))
         .unwrap_or("");
-    let head = [b'0' + env.priority.min(taskq::MAX_PRIORITY), b'|'];
-    // Writing to memory cannot fail, and the JSON itself cannot fail (see
-    // `Envelope::write_json`).
-    let _ = out
-        .write_all(&head)
-        .and_then(|()| out.write_all(chan.as_bytes()))
-        .and_then(|()| out.write_all(b"|"))
-        .and_then(|()| env.write_json(out));
+    // The header, then the JSON written straight after it: one buffer, no copy.
+    let mut out = Vec::with_capacity(320 + chan.len() + env.args.as_str().len());
+    out.push(b'0' + env.priority.min(taskq::MAX_PRIORITY));
+    out.push(b'|');
+    out.extend_from_slice(chan.as_bytes());
+    out.push(b'|');
+    // Writing to a `Vec` cannot fail.
+    let _ = env.write_json(&mut out);
+    // Both parts are UTF-8 (a `&str` and JSON built of `&str`s), so this never replaces anything.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// A task id as text, kept inline (no allocation per id).
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub(crate) struct IdText([u8; 36]);
 
 impl IdText {
@@ -56,8 +50,6 @@ impl redis::ToRedisArgs for IdText {
         out.write_arg(&self.0);
     }
 }
-
-impl redis::ToSingleRedisArg for IdText {}
 
 /// The header of a stored message.
 #[derive(Debug, Clone, PartialEq, Eq)]

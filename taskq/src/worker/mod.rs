@@ -27,7 +27,7 @@ mod runner;
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -142,7 +142,12 @@ impl Interrupt {
 
 struct Running {
     lease: Lease,
-    ctx: Context,
+    /// Made when the task starts: a task held for a slot needs none until then (a worker may
+    /// hold thousands).
+    ctx: Option<Context>,
+    /// Why the worker stopped it while it was held (0: it did not); its context gets it when
+    /// it starts.
+    held_interrupt: AtomicU8,
 }
 
 /// Free run slots and the held tasks waiting for one, under one lock so that a freed slot and
@@ -166,13 +171,40 @@ impl Shared {
         slots.free += 1;
         None
     }
+
+    /// The context of a held task that is starting, registered with its lease so that the
+    /// worker can stop it; a stop that came while the task was held is passed on. A lease no
+    /// longer registered (a newer delivery of the task replaced it) counts as lost.
+    fn start_context(
+        &self,
+        env: &crate::message::Envelope,
+        entry: Option<&'static TaskEntry>,
+        lease: &Lease,
+    ) -> Context {
+        let name = match entry {
+            Some(e) => Cow::Borrowed(e.name),
+            None => Cow::Owned(env.task.clone()),
+        };
+        let ctx = Context::for_delivery(env, name, lease.clone(), self.client.clone());
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        match running.get_mut(&lease.id).filter(|r| r.lease == *lease) {
+            Some(r) => {
+                let why = r.held_interrupt.load(Ordering::SeqCst);
+                if why != 0 {
+                    ctx.interrupt(why);
+                }
+                r.ctx = Some(ctx.clone());
+            }
+            None => ctx.interrupt(Interrupt::LeaseLost as u8),
+        }
+        ctx
+    }
 }
 
 /// A fetched task on its way to a run slot, in fetch order.
 struct Held {
     delivery: Delivery,
     entry: Option<&'static TaskEntry>,
-    ctx: Context,
     /// Its share of the worker's room (running + held), freed when its run is over.
     room: OwnedSemaphorePermit,
 }
@@ -200,7 +232,15 @@ impl Shared {
 }
 
 fn interrupt(r: &Running, why: Interrupt) {
-    r.ctx.interrupt(why as u8);
+    match &r.ctx {
+        Some(ctx) => ctx.interrupt(why as u8),
+        // The first reason wins, as in the context.
+        None => {
+            let _ =
+                r.held_interrupt
+                    .compare_exchange(0, why as u8, Ordering::SeqCst, Ordering::SeqCst);
+        }
+    }
 }
 
 type RegisterFn = fn(&mut Registry) -> Result<(), crate::error::RegistryError>;
@@ -778,23 +818,17 @@ fn hold(
                 .registry
                 .get(&env.task)
                 .or_else(|| runner::builtin(&env.task));
-            let name = match entry {
-                Some(e) => Cow::Borrowed(e.name),
-                None => Cow::Owned(env.task.clone()),
-            };
-            let ctx =
-                Context::for_delivery(env, name, delivery.lease.clone(), shared.client.clone());
             running.insert(
                 env.id,
                 Running {
                     lease: delivery.lease.clone(),
-                    ctx: ctx.clone(),
+                    ctx: None,
+                    held_interrupt: AtomicU8::new(0),
                 },
             );
             held.push(Held {
                 delivery,
                 entry,
-                ctx,
                 room,
             });
         }

@@ -215,8 +215,7 @@ pub(super) async fn run_from(shared: &Arc<Shared>, mut held: Held) {
     }
 }
 
-/// Runs one held task, whose context was made when it was fetched (registered in
-/// `shared.running`, which this removes it from when done).
+/// Runs one held task (registered in `shared.running`, which this removes it from when done).
 async fn run(shared: &Arc<Shared>, held: Held) {
     let Held {
         delivery: Delivery {
@@ -224,9 +223,9 @@ async fn run(shared: &Arc<Shared>, held: Held) {
             lease,
         },
         entry,
-        ctx,
         room,
     } = held;
+    let ctx = shared.start_context(&env, entry, &lease);
     let mut registered = Registered {
         shared,
         id: lease.id,

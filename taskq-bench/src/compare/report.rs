@@ -13,6 +13,8 @@ use super::run::{latency_samples, BoxError, CompareOptions, FIGURES};
 pub struct Meta {
     pub options: CompareOptions,
     pub redis_rate: Option<f64>,
+    /// Plain `SET`s, each awaited before the next: the ceiling of one send at a time.
+    pub redis_single_rate: Option<f64>,
     pub redis_method: String,
     pub load_before: String,
     pub load_after: String,
@@ -208,6 +210,20 @@ fn markdown(
         }
         None => {
             let _ = writeln!(s, "Raw Redis rate: failed to measure.\n");
+        }
+    }
+    match meta.redis_single_rate {
+        Some(r) => {
+            let _ = writeln!(
+                s,
+                "One plain `SET` awaited at a time, same run, same client library (the `redis` \
+                 crate) and runtime as the producers: **{r:.0} SET/s** (median of the rounds). \
+                 It is the ceiling of the \"one send awaited at a time\" row: every send there \
+                 costs at least one such round trip.\n"
+            );
+        }
+        None => {
+            let _ = writeln!(s, "One SET at a time: failed to measure.\n");
         }
     }
     if numbers.contains_key("taskq") {

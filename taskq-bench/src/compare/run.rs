@@ -537,6 +537,23 @@ async fn redis_set_rate(ctx: &Ctx, port: u16) -> Result<(f64, &'static str), Box
     ))
 }
 
+/// The ceiling of the "one send awaited at a time" row: plain `SET`s from the same client
+/// library (the `redis` crate, which taskq, apalis and rusty-celery all use), each awaited
+/// before the next, on the harness's runtime.
+async fn redis_single_rate(ctx: &Ctx) -> Result<f64, BoxError> {
+    let mut conn = ctx.redis().await?;
+    let n = 20_000usize;
+    let started = Instant::now();
+    for i in 0..n {
+        redis::cmd("SET")
+            .arg(format!("cmp:one:{}", i % 1_000))
+            .arg("x")
+            .query_async::<()>(&mut conn)
+            .await?;
+    }
+    Ok(rate(n, started.elapsed()))
+}
+
 fn load_avg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -585,6 +602,7 @@ async fn compare(o: &CompareOptions) -> Result<(), BoxError> {
     let mut rounds: BTreeMap<String, Vec<Figures>> = BTreeMap::new();
     let mut redis_rates = Vec::new();
     let mut redis_method = "";
+    let mut single_rates = Vec::new();
     for round in 0..o.rounds {
         match redis_set_rate(&ctx, port).await {
             Ok((v, m)) => {
@@ -592,6 +610,10 @@ async fn compare(o: &CompareOptions) -> Result<(), BoxError> {
                 redis_method = m;
             }
             Err(e) => eprintln!("redis rate: {e}"),
+        }
+        match redis_single_rate(&ctx).await {
+            Ok(v) => single_rates.push(v),
+            Err(e) => eprintln!("redis rate, one SET at a time: {e}"),
         }
         let _ = ctx.flush().await;
         let k = o.systems.len();
@@ -654,6 +676,13 @@ async fn compare(o: &CompareOptions) -> Result<(), BoxError> {
     } else {
         println!("redis_set_p16_ops_per_s: failed");
     }
+    single_rates.sort_by(f64::total_cmp);
+    let single_median = single_rates.get(single_rates.len() / 2).copied();
+    if let Some(r) = single_median {
+        println!("redis_set_one_at_a_time_ops_per_s: {}", r.round());
+    } else {
+        println!("redis_set_one_at_a_time_ops_per_s: failed");
+    }
     for system in &o.systems {
         if system == "taskq" {
             continue;
@@ -673,6 +702,7 @@ async fn compare(o: &CompareOptions) -> Result<(), BoxError> {
         let meta = report::Meta {
             options: o.clone(),
             redis_rate: redis_median,
+            redis_single_rate: single_median,
             redis_method: redis_method.to_owned(),
             load_before,
             load_after,

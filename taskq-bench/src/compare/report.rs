@@ -268,8 +268,8 @@ fn markdown(
          `producer_or_acquire()` producer as its docs teach, having no batch publish). \
          *One send awaited at a time*: taskq `.ignore_result().delay_on()`, apalis `push`, \
          rusty-celery `send_task`, Celery `apply_async(ignore_result=True)`; this one measures \
-         the round trip to Redis more than the system (a single client's plain `SET`s, one at \
-         a time, make about 34,000/s here).\n\
+         the round trip to Redis more than the system: its ceiling is the rate of plain \
+         `SET`s awaited one at a time, measured in the same run (under the results table).\n\
          2. **drain**: N no-op tasks queued first, then one worker process at concurrency 2 or \
          16 drains them. Timed from the first task's completion to the last (worker start-up, \
          which differs wildly between a Rust binary and a prefork Celery, excluded for all). \

@@ -173,16 +173,20 @@ pub async fn end_to_end(ctx: &Ctx, n: usize, concurrency: usize) -> Result<f64, 
 
 pub async fn latency(ctx: &Ctx, samples: usize, concurrency: usize) -> Result<Vec<u64>, BoxError> {
     let mut s = storage(&ctx.url, QUEUE).await?;
-    let _worker = ctx.spawn_worker("apalis", concurrency)?;
-    let mut out = Vec::with_capacity(samples + 1);
-    for _ in 0..=samples {
-        let id = new_id();
-        s.push_task(task(Job::Stamp(wall_ns()), id.clone()))
-            .await
-            .map_err(|e| format!("push: {e:?}"))?;
-        out.push(await_one(&mut s, id).await?);
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    out.remove(0);
-    Ok(out)
+    let mut worker = ctx.spawn_worker("apalis", concurrency)?;
+    worker
+        .while_alive(async {
+            let mut out = Vec::with_capacity(samples + 1);
+            for _ in 0..=samples {
+                let id = new_id();
+                s.push_task(task(Job::Stamp(wall_ns()), id.clone()))
+                    .await
+                    .map_err(|e| format!("push: {e:?}"))?;
+                out.push(await_one(&mut s, id).await?);
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            out.remove(0);
+            Ok(out)
+        })
+        .await
 }

@@ -137,6 +137,23 @@ impl WorkerProc {
             None => Ok(()),
         }
     }
+
+    /// Runs `scenario`, failing as soon as the worker process exits (checked every 20 ms),
+    /// rather than when the scenario's own wait runs out.
+    pub async fn while_alive<T>(
+        &mut self,
+        scenario: impl std::future::Future<Output = Result<T, BoxError>>,
+    ) -> Result<T, BoxError> {
+        let mut scenario = std::pin::pin!(scenario);
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                r = &mut scenario => return r,
+                _ = tick.tick() => self.check_alive()?,
+            }
+        }
+    }
 }
 
 impl Drop for WorkerProc {

@@ -93,25 +93,30 @@ pub async fn end_to_end(ctx: &Ctx, n: usize, concurrency: usize) -> Result<f64, 
 
 pub async fn latency(ctx: &Ctx, samples: usize, concurrency: usize) -> Result<Vec<u64>, BoxError> {
     let app = app(&ctx.url, 16).await?;
-    let _worker = ctx.spawn_worker("rusty_celery", concurrency)?;
+    let mut worker = ctx.spawn_worker("rusty_celery", concurrency)?;
     let mut c = ctx.redis().await?;
-    let mut out = Vec::with_capacity(samples + 1);
-    for _ in 0..=samples {
-        app.send_task(rc_stamp::new(wall_ns())).await?;
-        let began = Instant::now();
-        let d = loop {
-            let got: Option<u64> = redis::cmd("LPOP").arg(LATENCY).query_async(&mut c).await?;
-            if let Some(d) = got {
-                break d;
+    worker
+        .while_alive(async {
+            let mut out = Vec::with_capacity(samples + 1);
+            for _ in 0..=samples {
+                app.send_task(rc_stamp::new(wall_ns())).await?;
+                let began = Instant::now();
+                let d = loop {
+                    let got: Option<u64> =
+                        redis::cmd("LPOP").arg(LATENCY).query_async(&mut c).await?;
+                    if let Some(d) = got {
+                        break d;
+                    }
+                    if began.elapsed() > Duration::from_secs(30) {
+                        return Err("timeout: no latency sample within 30 s".into());
+                    }
+                    tokio::time::sleep(Duration::from_micros(500)).await;
+                };
+                out.push(d);
+                tokio::time::sleep(Duration::from_millis(2)).await;
             }
-            if began.elapsed() > Duration::from_secs(30) {
-                return Err("timeout: no latency sample within 30 s".into());
-            }
-            tokio::time::sleep(Duration::from_micros(500)).await;
-        };
-        out.push(d);
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    out.remove(0);
-    Ok(out)
+            out.remove(0);
+            Ok(out)
+        })
+        .await
 }

@@ -52,19 +52,22 @@ pub async fn enqueue_batch(ctx: &Ctx, n: usize) -> Result<f64, BoxError> {
 pub async fn process(ctx: &Ctx, n: usize, concurrency: usize) -> Result<(f64, f64), BoxError> {
     let client = Client::connect(&ctx.url).await?;
     let handles = crate::scenarios::send_batched(&client, n, noop::new).await?;
-    let worker = ctx.spawn_worker("taskq", concurrency)?;
-    let mut handles = handles.into_iter().enumerate();
-    let mut first = None;
-    for (i, h) in handles.by_ref() {
-        let got = h.get_timeout(WAIT).await?;
-        if got != i as u64 {
-            return Err(format!("task {i} returned {got}").into());
-        }
-        if first.is_none() {
-            first = Some(Instant::now());
-        }
-    }
-    let elapsed = first.map_or(Duration::ZERO, |f| f.elapsed());
+    let mut worker = ctx.spawn_worker("taskq", concurrency)?;
+    let elapsed = worker
+        .while_alive(async {
+            let mut first = None;
+            for (i, h) in handles.into_iter().enumerate() {
+                let got = h.get_timeout(WAIT).await?;
+                if got != i as u64 {
+                    return Err(format!("task {i} returned {got}").into());
+                }
+                if first.is_none() {
+                    first = Some(Instant::now());
+                }
+            }
+            Ok(first.map_or(Duration::ZERO, |f| f.elapsed()))
+        })
+        .await?;
     let rss = worker.peak_rss_mb();
     drop(worker);
     Ok((rate(n - 1, elapsed), rss))
@@ -74,31 +77,39 @@ pub async fn process(ctx: &Ctx, n: usize, concurrency: usize) -> Result<(f64, f6
 /// and its value checked.
 pub async fn end_to_end(ctx: &Ctx, n: usize, concurrency: usize) -> Result<f64, BoxError> {
     let client = Client::connect(&ctx.url).await?;
-    let _worker = ctx.spawn_worker("taskq", concurrency)?;
-    // Ready: one task through.
-    noop::new(7)
-        .delay_on(&client)
-        .await?
-        .get_timeout(WAIT)
+    let mut worker = ctx.spawn_worker("taskq", concurrency)?;
+    let elapsed = worker
+        .while_alive(async {
+            // Ready: one task through.
+            noop::new(7)
+                .delay_on(&client)
+                .await?
+                .get_timeout(WAIT)
+                .await?;
+            Ok(crate::scenarios::send_and_await(&client, n, 64, WAIT, noop::new).await?)
+        })
         .await?;
-    let elapsed = crate::scenarios::send_and_await(&client, n, 64, WAIT, noop::new).await?;
     Ok(rate(n, elapsed))
 }
 
 /// Enqueue -> start, one task at a time with an idle worker: the task reports it.
 pub async fn latency(ctx: &Ctx, samples: usize, concurrency: usize) -> Result<Vec<u64>, BoxError> {
     let client = Client::connect(&ctx.url).await?;
-    let _worker = ctx.spawn_worker("taskq", concurrency)?;
-    stamp::new(wall_ns())
-        .delay_on(&client)
-        .await?
-        .get_timeout(WAIT)
-        .await?;
-    let mut out = Vec::with_capacity(samples);
-    for _ in 0..samples {
-        let h = stamp::new(wall_ns()).delay_on(&client).await?;
-        out.push(h.get_timeout(WAIT).await?);
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    Ok(out)
+    let mut worker = ctx.spawn_worker("taskq", concurrency)?;
+    worker
+        .while_alive(async {
+            stamp::new(wall_ns())
+                .delay_on(&client)
+                .await?
+                .get_timeout(WAIT)
+                .await?;
+            let mut out = Vec::with_capacity(samples);
+            for _ in 0..samples {
+                let h = stamp::new(wall_ns()).delay_on(&client).await?;
+                out.push(h.get_timeout(WAIT).await?);
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            Ok(out)
+        })
+        .await
 }

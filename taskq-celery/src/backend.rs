@@ -700,7 +700,7 @@ impl CeleryBackend {
     ) -> Result<(), BackendError> {
         let mut pipe = redis::pipe();
         pipe.atomic();
-        self.finish_into(&mut pipe, f, outcome, ttl)?;
+        self.finish_into(&mut pipe, f, &outcome, ttl)?;
         let () = pipe
             .query_async(&mut self.conn())
             .await
@@ -712,12 +712,12 @@ impl CeleryBackend {
         &self,
         pipe: &mut redis::Pipeline,
         f: &Inflight,
-        outcome: Outcome,
+        outcome: &Outcome,
         ttl: Option<Duration>,
     ) -> Result<(), BackendError> {
         let h = &f.message.headers;
         let mut children = Vec::new();
-        let (status, result, traceback) = match &outcome {
+        let (status, result, traceback) = match outcome {
             Outcome::Success(payload) => {
                 let value: Value = payload.decode().unwrap_or(Value::Null);
                 for next in self.successors(f, &value)? {
@@ -948,7 +948,7 @@ impl Backend for CeleryBackend {
         }
     }
 
-    async fn complete(&self, batch: Vec<Completion>) -> Result<Vec<bool>, BackendError> {
+    async fn complete(&self, batch: &[Completion]) -> Result<Vec<bool>, BackendError> {
         let mut pipe = redis::pipe();
         pipe.atomic();
         let mut accepted = Vec::with_capacity(batch.len());
@@ -956,7 +956,7 @@ impl Backend for CeleryBackend {
         for c in batch {
             match self.take_inflight(&c.lease) {
                 Some(f) => {
-                    self.finish_into(&mut pipe, &f, c.outcome, c.result_ttl)?;
+                    self.finish_into(&mut pipe, &f, &c.outcome, c.result_ttl)?;
                     taken.push(f);
                     accepted.push(true);
                 }
@@ -1069,7 +1069,12 @@ impl Backend for CeleryBackend {
         let text = serde_json::to_string(&letter).map_err(|e| codec_error(CeleryError::Json(e)))?;
         let mut pipe = redis::pipe();
         pipe.atomic().rpush(dead_key(&f.kombu_queue), text).ignore();
-        self.finish_into(&mut pipe, &f, Outcome::Failure(failure.clone()), result_ttl)?;
+        self.finish_into(
+            &mut pipe,
+            &f,
+            &Outcome::Failure(failure.clone()),
+            result_ttl,
+        )?;
         let () = pipe
             .query_async(&mut self.conn())
             .await

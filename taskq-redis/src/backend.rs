@@ -841,7 +841,7 @@ impl Inner {
             self.after_lease(self.eval::<i64>(&inv).await.map(drop));
         }
         if !expired.is_empty() {
-            self.after_lease(self.complete(expired).await.map(drop));
+            self.after_lease(self.complete(&expired).await.map(drop));
         }
         Ok(Round {
             deliveries,
@@ -968,7 +968,7 @@ impl Inner {
 
     // ---- leases ---------------------------------------------------------------------------
 
-    async fn complete(&self, batch: Vec<Completion>) -> Result<Vec<bool>, BackendError> {
+    async fn complete(&self, batch: &[Completion]) -> Result<Vec<bool>, BackendError> {
         let mut accepted = vec![false; batch.len()];
         let mut groups: HashMap<&str, Vec<usize>> = HashMap::new();
         for (i, c) in batch.iter().enumerate() {
@@ -977,7 +977,7 @@ impl Inner {
         for (queue, idx) in groups {
             let k = self.keys(queue);
             for chunk in idx.chunks(CHUNK) {
-                if self.complete_fast(&k, &batch, chunk).await? {
+                if self.complete_fast(&k, batch, chunk).await? {
                     for &i in chunk {
                         accepted[i] = true;
                     }
@@ -1020,15 +1020,18 @@ impl Inner {
             if !seen.insert(id) {
                 return Ok(false);
             }
-            ids.push(id.to_string());
+            ids.push(IdText::new(id));
         }
-        let mut results: Vec<String> = Vec::new();
+        // Rendered straight into the script's arguments (the same text as `rendered`: an id
+        // needs no JSON escaping): one allocation for the outcome and one for the stored
+        // result per task.
+        let mut results: Vec<(IdText, String)> = Vec::new();
         // One expiry entry per result TTL in the batch: (ttl, expires ms, ids).
         let mut groups: Vec<(Duration, String, String)> = Vec::new();
         let mut channels: Vec<(&str, String)> = Vec::new();
         for (&i, id) in chunk.iter().zip(&ids) {
             let c = &batch[i];
-            let (stored, entry) = rendered(id, &c.outcome)?;
+            let o = outcome_json(&c.outcome)?;
             if let Some(ttl) = c.result_ttl {
                 let at = match groups.iter().position(|g| g.0 == ttl) {
                     Some(at) => {
@@ -1041,25 +1044,38 @@ impl Inner {
                     }
                 };
                 let (_, expires, members) = &mut groups[at];
-                members.push_str(id);
-                results.push(id.clone());
-                results.push(format!("{expires}|{stored}"));
+                members.push_str(id.as_str());
+                let mut stored = String::with_capacity(expires.len() + o.len() + 13);
+                stored.push_str(expires);
+                stored.push_str("|{\"outcome\":");
+                stored.push_str(&o);
+                stored.push('}');
+                results.push((*id, stored));
             }
             if let Some(chan) = c.reply_to.as_deref().filter(|c| !c.is_empty()) {
-                match channels.iter_mut().find(|(c, _)| *c == chan) {
+                let message = match channels.iter_mut().find(|(c, _)| *c == chan) {
                     Some((_, message)) => {
                         message.push(',');
-                        message.push_str(&entry);
+                        message
                     }
-                    None => channels.push((chan, format!("[{entry}"))),
-                }
+                    None => {
+                        channels.push((chan, String::from("[")));
+                        let last = channels.len() - 1;
+                        &mut channels[last].1
+                    }
+                };
+                message.push_str("{\"id\":\"");
+                message.push_str(id.as_str());
+                message.push_str("\",\"outcome\":");
+                message.push_str(&o);
+                message.push('}');
             }
         }
         let counted = chunk.iter().any(|&i| batch[i].lease.attempt > 1);
         let mut inv = scripts::COMPLETE_FAST.prepare_invoke();
         k.complete_keys(&mut inv);
         inv.arg(ids.len())
-            .arg(results.len() / 2)
+            .arg(results.len())
             .arg(groups.len())
             .arg(channels.len())
             .arg(u8::from(counted))
@@ -1067,7 +1083,9 @@ impl Inner {
         for &i in chunk {
             inv.arg(batch[i].lease.attempt.saturating_sub(1));
         }
-        inv.arg(&results);
+        for (id, stored) in &results {
+            inv.arg(id).arg(stored);
+        }
         for (_, expires, members) in &groups {
             inv.arg(expires).arg(members);
         }
@@ -1305,7 +1323,7 @@ impl Backend for RedisBackend {
         }
     }
 
-    async fn complete(&self, batch: Vec<Completion>) -> Result<Vec<bool>, BackendError> {
+    async fn complete(&self, batch: &[Completion]) -> Result<Vec<bool>, BackendError> {
         self.inner.complete(batch).await
     }
 

@@ -43,7 +43,7 @@ fn success(d: &Delivery, value: u32, ttl: Duration) -> Completion {
 
 /// Completes one delivery with `value`; whether its lease was current.
 async fn completes(b: &RedisBackend, d: &Delivery, value: u32, ttl: Duration) -> bool {
-    b.complete(vec![success(d, value, ttl)])
+    b.complete(&[success(d, value, ttl)])
         .await
         .expect("complete")
         == vec![true]
@@ -79,7 +79,7 @@ async fn expired_results_are_swept_but_a_newer_result_of_the_same_id_stays() {
     assert_eq!(got.len(), 2);
     let short = Duration::from_millis(300);
     let done = b
-        .complete(got.iter().map(|d| success(d, 7, short)).collect())
+        .complete(&got.iter().map(|d| success(d, 7, short)).collect::<Vec<_>>())
         .await
         .expect("complete");
     assert_eq!(done, vec![true, true]);
@@ -372,7 +372,7 @@ async fn an_ignored_result_carries_no_reply_channel_but_a_direct_waiter_is_woken
         tokio::time::sleep(Duration::from_millis(200)).await;
         let mut done = success(&got[0], 4, Duration::from_secs(1));
         done.result_ttl = None;
-        b.complete(vec![done]).await.expect("complete")
+        b.complete(&[done]).await.expect("complete")
     };
     let (waited, completed) = tokio::join!(waiter, completer);
     assert_eq!(completed, vec![true]);

@@ -227,7 +227,7 @@ async fn publish_fetch_complete(b: &dyn Backend, q: &str) -> CheckResult {
         "a leased task is not running"
     );
     let accepted = b
-        .complete(vec![success(&d, 49, TTL)])
+        .complete(&[success(&d, 49, TTL)])
         .await
         .map_err(|e| e.to_string())?;
     ensure!(
@@ -434,7 +434,7 @@ async fn expired_lease_redelivers_and_fences(b: &dyn Backend, q: &str) -> CheckR
     );
     // The first worker wakes up late: nothing it does may touch the new delivery.
     let stale = b
-        .complete(vec![success(&first[0], 1, TTL)])
+        .complete(&[success(&first[0], 1, TTL)])
         .await
         .map_err(|e| e.to_string())?;
     ensure!(
@@ -472,7 +472,7 @@ async fn expired_lease_redelivers_and_fences(b: &dyn Backend, q: &str) -> CheckR
         "a stale write changed the state"
     );
     let ok = b
-        .complete(vec![success(&second, 2, TTL)])
+        .complete(&[success(&second, 2, TTL)])
         .await
         .map_err(|e| e.to_string())?;
     ensure!(
@@ -563,14 +563,14 @@ async fn release_does_not_count(b: &dyn Backend, q: &str) -> CheckResult {
         again.envelope.attempt
     );
     let stale = b
-        .complete(vec![success(&d, 1, TTL)])
+        .complete(&[success(&d, 1, TTL)])
         .await
         .map_err(|e| e.to_string())?;
     // Same attempt number, but the lease was handed back and taken anew: either answer is
     // acceptable only if the new lease still completes.
     let _ = stale;
     let ok = b
-        .complete(vec![success(&again, 1, TTL)])
+        .complete(&[success(&again, 1, TTL)])
         .await
         .map_err(|e| e.to_string())?;
     ensure!(
@@ -753,7 +753,7 @@ async fn result_ttl_expires(b: &dyn Backend, q: &str) -> CheckResult {
     publish(b, vec![env(q, 1)]).await?;
     let d = fetch_one(b, q, NOW).await?;
     let id = d.envelope.id;
-    b.complete(vec![success(&d, 1, Some(Duration::from_millis(1000)))])
+    b.complete(&[success(&d, 1, Some(Duration::from_millis(1000)))])
         .await
         .map_err(|e| e.to_string())?;
     ensure!(
@@ -775,7 +775,7 @@ async fn ignored_result_still_wakes(b: &dyn Backend, q: &str) -> CheckResult {
     let waiter = b.wait_result(id, Some(SHORT));
     let completer = async {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        b.complete(vec![success(&d, 5, None)]).await
+        b.complete(&[success(&d, 5, None)]).await
     };
     let (waited, completed) = tokio::join!(waiter, completer);
     completed.map_err(|e| e.to_string())?;
@@ -808,7 +808,7 @@ async fn wait_result_times_out(b: &dyn Backend, q: &str) -> CheckResult {
     let waiter = b.wait_result(d.envelope.id, Some(Duration::from_secs(5)));
     let completer = async {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        b.complete(vec![success(&d, 3, TTL)]).await
+        b.complete(&[success(&d, 3, TTL)]).await
     };
     let started = tokio::time::Instant::now();
     let (waited, completed) = tokio::join!(waiter, completer);
@@ -918,7 +918,7 @@ async fn publish_once_dedups_by_id(b: &dyn Backend, q: &str) -> CheckResult {
         .iter()
         .find(|d| d.envelope.id == e.id)
         .ok_or("the message is missing")?;
-    b.complete(vec![success(d, 1, TTL)])
+    b.complete(&[success(d, 1, TTL)])
         .await
         .map_err(|e| e.to_string())?;
     let after = b

@@ -451,7 +451,7 @@ impl Backend for MemoryBackend {
         }
     }
 
-    async fn complete(&self, batch: Vec<Completion>) -> Result<Vec<bool>, BackendError> {
+    async fn complete(&self, batch: &[Completion]) -> Result<Vec<bool>, BackendError> {
         let now = Instant::now();
         let mut st = self.lock();
         st.expire_results(now);
@@ -462,7 +462,7 @@ impl Backend for MemoryBackend {
                 continue;
             }
             let progress = st.tasks.remove(&c.lease.id).and_then(|s| s.progress);
-            st.finish(c.lease.id, c.outcome, c.result_ttl, progress, now);
+            st.finish(c.lease.id, c.outcome.clone(), c.result_ttl, progress, now);
             accepted.push(true);
         }
         Ok(accepted)

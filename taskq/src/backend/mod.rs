@@ -126,8 +126,9 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Records finished attempts: stores each result (if it has a TTL), wakes whoever waits for
     /// it, and drops the message. Returns, for each, whether its lease was still current (a
-    /// stale completion writes nothing).
-    async fn complete(&self, batch: Vec<Completion>) -> Result<Vec<bool>, BackendError>;
+    /// stale completion writes nothing). Borrowed: a worker keeps the batch to try again if
+    /// the call fails.
+    async fn complete(&self, batch: &[Completion]) -> Result<Vec<bool>, BackendError>;
 
     /// Puts a leased task back as delayed until `delay` from now, keeping its attempt count.
     /// Returns whether the lease was current.

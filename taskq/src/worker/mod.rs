@@ -934,7 +934,7 @@ async fn acker(
         last = batch.len();
         let mut failures = 0u32;
         loop {
-            match backend.complete(batch.clone()).await {
+            match backend.complete(&batch).await {
                 Ok(_) => break,
                 Err(e) => {
                     failures += 1;

@@ -571,6 +571,17 @@ async fn redis_single_rate(ctx: &Ctx) -> Result<f64, BoxError> {
     Ok(rate(n, started.elapsed()))
 }
 
+/// Prints `key: median` (or `key: failed` if nothing was measured) and returns the median.
+fn print_median(key: &str, rates: &mut [f64]) -> Option<f64> {
+    rates.sort_by(f64::total_cmp);
+    let median = rates.get(rates.len() / 2).copied();
+    match median {
+        Some(r) => println!("{key}: {}", r.round()),
+        None => println!("{key}: failed"),
+    }
+    median
+}
+
 fn load_avg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -686,20 +697,8 @@ async fn compare(o: &CompareOptions) -> Result<(), BoxError> {
                 .insert(key.to_owned(), shown);
         }
     }
-    redis_rates.sort_by(f64::total_cmp);
-    let redis_median = redis_rates.get(redis_rates.len() / 2).copied();
-    if let Some(r) = redis_median {
-        println!("redis_set_p16_ops_per_s: {}", r.round());
-    } else {
-        println!("redis_set_p16_ops_per_s: failed");
-    }
-    single_rates.sort_by(f64::total_cmp);
-    let single_median = single_rates.get(single_rates.len() / 2).copied();
-    if let Some(r) = single_median {
-        println!("redis_set_one_at_a_time_ops_per_s: {}", r.round());
-    } else {
-        println!("redis_set_one_at_a_time_ops_per_s: failed");
-    }
+    let redis_median = print_median("redis_set_p16_ops_per_s", &mut redis_rates);
+    let single_median = print_median("redis_set_one_at_a_time_ops_per_s", &mut single_rates);
     for system in &o.systems {
         if system == "taskq" {
             continue;

@@ -216,8 +216,9 @@ fn markdown(
         Some(r) => {
             let _ = writeln!(
                 s,
-                "One plain `SET` awaited at a time, same run, same client library (the `redis` \
-                 crate) and runtime as the producers: **{r:.0} SET/s** (median of the rounds). \
+                "One plain `SET` awaited at a time, same run, same client library as taskq's and \
+                 apalis's producers (the `redis` crate 1.x; rusty-celery's is 0.22) and the same \
+                 runtime: **{r:.0} SET/s** (median of the rounds). \
                  It is the ceiling of the \"one send awaited at a time\" row: every send there \
                  costs at least one such round trip.\n"
             );

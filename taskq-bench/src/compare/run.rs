@@ -555,7 +555,7 @@ async fn redis_set_rate(ctx: &Ctx, port: u16) -> Result<(f64, &'static str), Box
 }
 
 /// The ceiling of the "one send awaited at a time" row: plain `SET`s from the same client
-/// library (the `redis` crate, which taskq, apalis and rusty-celery all use), each awaited
+/// library as taskq's and apalis's producers (the `redis` crate 1.x; rusty-celery's is 0.22), each awaited
 /// before the next, on the harness's runtime.
 async fn redis_single_rate(ctx: &Ctx) -> Result<f64, BoxError> {
     let mut conn = ctx.redis().await?;

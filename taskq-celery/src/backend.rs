@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::{AsyncCommands, AsyncConnectionConfig, RedisError, Script};
 use serde_json::{json, Value};
-use taskq::backend::{Backend, CancelOutcome, Completion, FetchRequest, LeaseStatus, QueueStats};
+use taskq::backend::{
+    Backend, CancelOutcome, Completion, DeadSelection, FetchRequest, LeaseStatus, QueueStats,
+};
 use taskq::{
     BackendError, DeadLetter, DeadLetterReason, Delivery, Envelope, FailureKind, Lease, Outcome,
     Payload, TaskFailure, TaskId, TaskRecord, TaskState, Timestamp,
@@ -1319,7 +1321,8 @@ impl Backend for CeleryBackend {
     async fn requeue_dead(
         &self,
         queue: &str,
-        ids: Option<&[TaskId]>,
+        select: &DeadSelection,
+        limit: usize,
     ) -> Result<usize, BackendError> {
         let kombu = self.inner.config.kombu_queue(queue).to_owned();
         let key = dead_key(&kombu);
@@ -1327,10 +1330,13 @@ impl Backend for CeleryBackend {
         let items: Vec<String> = conn.lrange(&key, 0, -1).await.map_err(command_error)?;
         let mut n = 0;
         for text in items {
+            if n >= limit {
+                break;
+            }
             let Ok(letter) = serde_json::from_str::<DeadLetter>(&text) else {
                 continue;
             };
-            if ids.is_some_and(|ids| !ids.contains(&letter.id)) {
+            if !select.matches(letter.id, letter.reason) {
                 continue;
             }
             let Some(raw) = letter.raw.as_deref() else {
@@ -1354,14 +1360,35 @@ impl Backend for CeleryBackend {
         Ok(n)
     }
 
-    async fn purge_dead(&self, queue: &str) -> Result<usize, BackendError> {
+    async fn purge_dead(
+        &self,
+        queue: &str,
+        select: &DeadSelection,
+        limit: usize,
+    ) -> Result<usize, BackendError> {
         let key = dead_key(self.inner.config.kombu_queue(queue));
-        let mut pipe = redis::pipe();
-        pipe.atomic().llen(&key).del(&key).ignore();
-        let (n,): (usize,) = pipe
-            .query_async(&mut self.conn())
-            .await
-            .map_err(command_error)?;
+        let mut conn = self.conn();
+        if *select == DeadSelection::All && limit == usize::MAX {
+            let mut pipe = redis::pipe();
+            pipe.atomic().llen(&key).del(&key).ignore();
+            let (n,): (usize,) = pipe.query_async(&mut conn).await.map_err(command_error)?;
+            return Ok(n);
+        }
+        let items: Vec<String> = conn.lrange(&key, 0, -1).await.map_err(command_error)?;
+        let mut n = 0;
+        for text in items {
+            if n >= limit {
+                break;
+            }
+            // A dead letter that does not decode is only removed by purging them all.
+            let Ok(letter) = serde_json::from_str::<DeadLetter>(&text) else {
+                continue;
+            };
+            if select.matches(letter.id, letter.reason) {
+                let removed: usize = conn.lrem(&key, 1, &text).await.map_err(command_error)?;
+                n += removed;
+            }
+        }
         Ok(n)
     }
 
@@ -1407,6 +1434,9 @@ impl Backend for CeleryBackend {
             delayed,
             running,
             dead: dead.first().copied().unwrap_or(0),
+            // Kombu queues cannot be paused, and the age of their head is not kept.
+            paused: false,
+            oldest_ready: None,
         })
     }
 }

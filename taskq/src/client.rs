@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use tokio::sync::OnceCell;
 
-use crate::backend::{self, memory::MemoryBackend, Backend, CancelOutcome};
+use crate::backend::{self, memory::MemoryBackend, Backend, CancelOutcome, TaskDetail, WorkerInfo};
 use crate::context::Context;
 use crate::error::{ConfigError, Error};
+use crate::events::{self, Event, EventKind};
 use crate::message::{Envelope, FailureKind, Outcome, TaskFailure, TaskId};
 use crate::result::AsyncResult;
-use crate::state::{self, EventKind};
 use crate::task::DEFAULT_RESULT_TTL;
 use crate::task::{Call, Task};
 
@@ -197,13 +197,49 @@ impl Client {
     }
 
     async fn publish(&self, envs: Vec<Envelope>) -> Result<(), Error> {
-        if state::has_subscribers() {
+        // Recorded before the publish, so that a network backend writes them with it.
+        if events::wanted() {
             for env in &envs {
-                state::emit(EventKind::Enqueued, env.id, &env.task, 0, None);
+                events::record(&*self.backend, enqueued(env));
             }
         }
         self.backend.publish(envs).await?;
         Ok(())
+    }
+
+    /// The workers alive now, as their last heartbeats describe them (see [`WorkerInfo`]): id,
+    /// host, pid, queues, concurrency, the tasks they are running, how many they processed.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), taskq::Error> {
+    /// # #[taskq::task] async fn noop() {}
+    /// let client = taskq::Client::memory();
+    /// let worker = taskq::Worker::builder().client(client.clone()).spawn()?;
+    /// # tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    /// let live = client.workers().await?;
+    /// assert_eq!(live.len(), 1);
+    /// assert_eq!(live[0].pid, std::process::id());
+    /// worker.shutdown().await?;
+    /// assert!(client.workers().await?.is_empty()); // a warm shutdown removes it at once
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// The backend's error ([`BackendError::Unsupported`](crate::BackendError::Unsupported)
+    /// for a backend without a worker registry).
+    pub async fn workers(&self) -> Result<Vec<WorkerInfo>, Error> {
+        Ok(self.backend.workers().await?)
+    }
+
+    /// Everything the backend knows of task `id`: state, arguments, attempts, outcome,
+    /// progress, times, the worker running it. `None` for an id it does not know.
+    ///
+    /// # Errors
+    /// The backend's error.
+    pub async fn inspect(&self, id: TaskId) -> Result<Option<TaskDetail>, Error> {
+        Ok(self.backend.inspect(id).await?)
     }
 
     fn prepare<T: Task>(&self, call: Call<T>) -> Result<Envelope, Error> {
@@ -225,6 +261,12 @@ impl Client {
     /// # Errors
     /// The backend's error.
     pub async fn revoke(&self, id: TaskId) -> Result<CancelOutcome, Error> {
+        // What the event names; a running task's worker records its own when it stops it.
+        let about = if events::wanted() {
+            self.backend.inspect(id).await.ok().flatten()
+        } else {
+            None
+        };
         let mut outcome = self.backend.cancel(id).await?;
         if outcome == CancelOutcome::NotFound {
             // Not queued, delayed or running: a workflow whose last step does not exist yet, or
@@ -245,10 +287,31 @@ impl Client {
             }
         }
         if outcome == CancelOutcome::Removed {
-            state::emit(EventKind::Cancelled, id, "", 0, Some("revoked".into()));
+            if let Some(d) = about.filter(|d| !d.state.is_final()) {
+                let event = Event::new(
+                    EventKind::Cancelled,
+                    id,
+                    d.task.unwrap_or_default(),
+                    d.queue.unwrap_or_default(),
+                )
+                .attempt(d.attempt)
+                .failure(FailureKind::Cancelled, "revoked before it started");
+                events::record(&*self.backend, event);
+            }
         }
         Ok(outcome)
     }
+}
+
+fn enqueued(env: &Envelope) -> Event {
+    let mut e = Event::new(
+        EventKind::Enqueued,
+        env.id,
+        env.task.clone(),
+        env.queue.clone(),
+    );
+    e.at = env.enqueued_at;
+    e
 }
 
 fn stamp_parent(env: &mut Envelope, ctx: &Context) {

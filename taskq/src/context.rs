@@ -62,6 +62,8 @@ struct Inner {
     cancel: OnceLock<CancellationToken>,
     retry_after: Mutex<Option<Duration>>,
     client: Option<Client>,
+    /// The worker running it, for its events.
+    worker: Option<Arc<str>>,
     /// Why the worker stopped the task (0 while it has not): the worker's own code.
     interrupt: AtomicU8,
     /// The worker's run of the task, woken when it is interrupted.
@@ -86,6 +88,7 @@ impl Context {
         task: Cow<'static, str>,
         lease: Lease,
         client: Client,
+        worker: Arc<str>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -98,6 +101,7 @@ impl Context {
                 cancel: OnceLock::new(),
                 retry_after: Mutex::new(None),
                 client: Some(client),
+                worker: Some(worker),
                 interrupt: AtomicU8::new(0),
                 waker: AtomicWaker::new(),
             }),
@@ -125,6 +129,7 @@ impl Context {
                 cancel: OnceLock::new(),
                 retry_after: Mutex::new(None),
                 client: None,
+                worker: None,
                 interrupt: AtomicU8::new(0),
                 waker: AtomicWaker::new(),
             }),
@@ -250,14 +255,20 @@ impl Context {
         let (Some(client), Some(lease)) = (&self.inner.client, &self.inner.lease) else {
             return Ok(());
         };
+        let detail = crate::events::wanted().then(|| payload.as_str().to_owned());
         client.backend().set_progress(lease, payload).await?;
-        crate::state::emit(
-            crate::state::EventKind::Progress,
-            self.inner.id,
-            &self.inner.task,
-            self.inner.attempt,
-            None,
-        );
+        if let Some(detail) = detail {
+            let event = crate::events::Event::new(
+                crate::events::EventKind::Progress,
+                self.inner.id,
+                self.inner.task.clone(),
+                lease.queue.clone(),
+            )
+            .attempt(self.inner.attempt)
+            .worker(self.inner.worker.clone())
+            .detail(detail);
+            crate::events::record(&**client.backend(), event);
+        }
         Ok(())
     }
 }

@@ -67,17 +67,13 @@ mod client;
 pub mod conformance;
 mod context;
 mod error;
+pub mod events;
 mod message;
 pub mod registry;
 mod result;
 mod state;
 mod task;
 pub mod worker;
-
-/// The in-process event stream: what this process's clients enqueued and workers ran.
-pub mod events {
-    pub use crate::state::{subscribe, Event, EventKind};
-}
 
 pub use client::{delay_many, Client, URL_ENV};
 pub use context::Context;

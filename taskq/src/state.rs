@@ -1,4 +1,5 @@
-//! Task states, the events that move a task between them, and the in-process event stream.
+//! Task states and what a backend knows of one task (the events that move a task between
+//! states are in [`crate::events`]).
 //!
 //! ```text
 //!            enqueue                 fetch               success
@@ -9,13 +10,9 @@
 //!    revoke (not started) ──► Cancelled          └──────────────────────────────────► Failed
 //! ```
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
-
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
 
-use crate::message::{Outcome, TaskId, Timestamp};
+use crate::message::{Outcome, TaskId};
 
 /// Where a task is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -59,96 +56,4 @@ pub struct TaskRecord {
     pub outcome: Option<Outcome>,
     /// The last progress report, if the task made one.
     pub progress: Option<crate::message::Payload>,
-}
-
-/// A change in a task's life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum EventKind {
-    /// Sent to a backend.
-    Enqueued,
-    /// A worker started an attempt.
-    Started,
-    /// An attempt finished with a value.
-    Succeeded,
-    /// The task failed for good.
-    Failed,
-    /// An attempt failed and another is scheduled.
-    Retried,
-    /// The task was revoked, or stopped while running.
-    Cancelled,
-    /// The message went to the dead-letter queue.
-    DeadLettered,
-    /// The task reported progress.
-    Progress,
-}
-
-/// One event: what happened to which task, and when.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Event {
-    /// What happened.
-    pub kind: EventKind,
-    /// To which task.
-    pub id: TaskId,
-    /// The task's name.
-    pub task: String,
-    /// The attempt number, where one applies.
-    pub attempt: u32,
-    /// When.
-    pub at: Timestamp,
-    /// The error or reason, for failures, retries and dead letters.
-    pub detail: Option<String>,
-}
-
-const EVENT_BUFFER: usize = 4096;
-
-/// Whether anybody ever subscribed: until then, the bus (4096 slots) is not even allocated.
-static LIVE: AtomicBool = AtomicBool::new(false);
-
-fn bus() -> &'static broadcast::Sender<Event> {
-    static BUS: OnceLock<broadcast::Sender<Event>> = OnceLock::new();
-    BUS.get_or_init(|| broadcast::channel(EVENT_BUFFER).0)
-}
-
-/// Subscribes to the events of this process: what its clients enqueue and what its workers
-/// run. A subscriber that falls more than 4096 events behind skips the oldest
-/// ([`broadcast::error::RecvError::Lagged`]).
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
-/// let mut events = taskq::events::subscribe();
-/// // ... enqueue and run tasks, then:
-/// # drop(events.try_recv());
-/// # }
-/// ```
-pub fn subscribe() -> broadcast::Receiver<Event> {
-    let rx = bus().subscribe();
-    LIVE.store(true, Ordering::Relaxed);
-    rx
-}
-
-/// Whether anybody listens; lets hot paths skip building events nobody reads.
-pub(crate) fn has_subscribers() -> bool {
-    LIVE.load(Ordering::Relaxed)
-}
-
-pub(crate) fn emit(kind: EventKind, id: TaskId, task: &str, attempt: u32, detail: Option<String>) {
-    if !has_subscribers() {
-        return;
-    }
-    let bus = bus();
-    if bus.receiver_count() == 0 {
-        return;
-    }
-    // An error only means every subscriber has gone away meanwhile.
-    let _ = bus.send(Event {
-        kind,
-        id,
-        task: task.to_owned(),
-        attempt,
-        at: Timestamp::now(),
-        detail,
-    });
 }

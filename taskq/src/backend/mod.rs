@@ -17,8 +17,15 @@
 //! Every backend runs the conformance suite in `taskq::conformance` (feature `test-util`), so
 //! they all behave the same.
 
+mod inspect;
 pub mod memory;
 
+pub use inspect::{
+    DeadSelection, ListState, Page, RunningTask, TaskDetail, TaskSummary, UnknownListState,
+    WorkerInfo,
+};
+
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,8 +33,10 @@ use async_trait::async_trait;
 use futures_util::future::BoxFuture;
 
 use crate::error::{BackendError, ConfigError, Error};
+use crate::events::{Event, EventCursor, EventRead, StoredEvent};
 use crate::message::{
     DeadLetter, DeadLetterReason, Delivery, Envelope, Lease, Outcome, Payload, TaskFailure, TaskId,
+    Timestamp,
 };
 use crate::state::TaskRecord;
 
@@ -56,6 +65,11 @@ pub struct Completion {
     pub result_ttl: Option<Duration>,
     /// Where to announce it (the envelope's `reply_to`).
     pub reply_to: Option<String>,
+    /// The task's name, kept with the result so that [`Backend::inspect`] can tell it after the
+    /// message is gone.
+    pub task: Option<Cow<'static, str>>,
+    /// When the attempt started, kept with the result.
+    pub started_at: Option<Timestamp>,
 }
 
 /// What [`Backend::cancel`] found.
@@ -94,6 +108,11 @@ pub struct QueueStats {
     pub running: usize,
     /// In the dead-letter queue.
     pub dead: usize,
+    /// Whether the queue is paused (workers fetch nothing from it).
+    pub paused: bool,
+    /// When the oldest ready task became ready (enqueued, or due): how long the queue's head
+    /// has waited, the signal to scale workers on. `None` when nothing is ready.
+    pub oldest_ready: Option<Timestamp>,
 }
 
 /// A queue backend: messages, leases, results, dead letters and counters.
@@ -189,17 +208,23 @@ pub trait Backend: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<DeadLetter>, BackendError>;
 
-    /// Puts dead letters of `queue` back as ready with a fresh attempt count: the ones in `ids`,
-    /// or all if `ids` is `None`. Returns how many. Malformed messages cannot be requeued and
-    /// stay.
+    /// Puts up to `limit` selected dead letters of `queue` (oldest first) back as ready with a
+    /// fresh attempt count. Returns how many. Malformed messages cannot be requeued and stay.
+    /// A caller moving many calls it again until it answers less than `limit`.
     async fn requeue_dead(
         &self,
         queue: &str,
-        ids: Option<&[TaskId]>,
+        select: &DeadSelection,
+        limit: usize,
     ) -> Result<usize, BackendError>;
 
-    /// Deletes all dead letters of `queue`. Returns how many.
-    async fn purge_dead(&self, queue: &str) -> Result<usize, BackendError>;
+    /// Deletes up to `limit` selected dead letters of `queue` (oldest first). Returns how many.
+    async fn purge_dead(
+        &self,
+        queue: &str,
+        select: &DeadSelection,
+        limit: usize,
+    ) -> Result<usize, BackendError>;
 
     /// Adds `by` to the counter `key` and returns the new value; the counter disappears `ttl`
     /// after its last change. Workflows use it to know when every member of a group finished.
@@ -265,6 +290,132 @@ pub trait Backend: Send + Sync + 'static {
             backend: self.name(),
             what: "resolve (workflows)",
         })
+    }
+
+    // --- the event log --------------------------------------------------------------------
+
+    /// Adds an event to the backend's log of the event's queue. It does not wait: a network
+    /// backend keeps it and writes it with its next write (the transition it belongs to, when
+    /// that comes right after), or within a few milliseconds when nothing else is written, so
+    /// events cost no round trip of their own. The log is capped; a backend without one drops
+    /// it (the default).
+    fn append_event(&self, event: Event) {
+        let _ = event;
+    }
+
+    /// Up to `read.max` events of `read.queues` after `read.after`, oldest first within each
+    /// queue, waiting up to `read.wait` for a first one. Woken by the write, never by polling
+    /// a timer. A queue the cursor has no position for is read from its oldest retained event.
+    ///
+    /// The default answers [`BackendError::Unsupported`].
+    async fn read_events(&self, read: EventRead<'_>) -> Result<Vec<StoredEvent>, BackendError> {
+        let _ = read;
+        Err(self.unsupported("read_events (event log)"))
+    }
+
+    /// A cursor at the end of the logs of `queues`: reading from it gives only events written
+    /// after now (`taskq events --follow`).
+    ///
+    /// The default answers [`BackendError::Unsupported`].
+    async fn events_now(&self, queues: &[String]) -> Result<EventCursor, BackendError> {
+        let _ = queues;
+        Err(self.unsupported("events_now (event log)"))
+    }
+
+    // --- workers ---------------------------------------------------------------------------
+
+    /// Registers or refreshes a live worker; it disappears from [`Backend::workers`] `ttl`
+    /// after its last heartbeat.
+    ///
+    /// The default answers [`BackendError::Unsupported`].
+    async fn heartbeat(&self, worker: &WorkerInfo, ttl: Duration) -> Result<(), BackendError> {
+        let _ = (worker, ttl);
+        Err(self.unsupported("heartbeat (worker registry)"))
+    }
+
+    /// Removes a worker at once (a warm shutdown).
+    ///
+    /// The default answers [`BackendError::Unsupported`].
+    async fn remove_worker(&self, id: &str) -> Result<(), BackendError> {
+        let _ = id;
+        Err(self.unsupported("remove_worker (worker registry)"))
+    }
+
+    /// The live workers, by id.
+    ///
+    /// The default answers [`BackendError::Unsupported`].
+    async fn workers(&self) -> Result<Vec<WorkerInfo>, BackendError> {
+        Err(self.unsupported("workers (worker registry)"))
+    }
+
+    // --- inspection -------------------------------------------------------------------------
+
+    /// Every queue the backend has seen, sorted.
+    ///
+    /// The default answers [`BackendError::Unsupported`].
+    async fn queues(&self) -> Result<Vec<String>, BackendError> {
+        Err(self.unsupported("queues (inspection)"))
+    }
+
+    /// One page of `queue`'s messages in `state`, from `cursor` (the `next` of the previous
+    /// page; `None` for the first), at most `limit`.
+    ///
+    /// The default answers [`BackendError::Unsupported`].
+    async fn list_tasks(
+        &self,
+        queue: &str,
+        state: ListState,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<TaskSummary>, BackendError> {
+        let _ = (queue, state, cursor, limit);
+        Err(self.unsupported("list_tasks (inspection)"))
+    }
+
+    /// Everything known of task `id`; `None` if nothing is.
+    ///
+    /// The default builds it from [`Backend::record`] alone.
+    async fn inspect(&self, id: TaskId) -> Result<Option<TaskDetail>, BackendError> {
+        Ok(self.record(id).await?.map(|r| {
+            let mut d = TaskDetail::new(id, r.state);
+            d.outcome = r.outcome;
+            d.progress = r.progress;
+            d
+        }))
+    }
+
+    /// Deletes `queue`'s messages that wait (ready and scheduled), storing a cancelled result
+    /// for each; running tasks and dead letters stay. Returns how many.
+    ///
+    /// The default answers [`BackendError::Unsupported`].
+    async fn purge_queue(&self, queue: &str) -> Result<usize, BackendError> {
+        let _ = queue;
+        Err(self.unsupported("purge_queue (inspection)"))
+    }
+
+    /// Pauses `queue` for every worker: fetches take nothing from it until it is resumed;
+    /// nothing in it is lost, and running tasks go on.
+    ///
+    /// The default answers [`BackendError::Unsupported`].
+    async fn pause_queue(&self, queue: &str) -> Result<(), BackendError> {
+        let _ = queue;
+        Err(self.unsupported("pause_queue"))
+    }
+
+    /// Resumes a paused queue, waking the workers that wait on it.
+    ///
+    /// The default answers [`BackendError::Unsupported`].
+    async fn resume_queue(&self, queue: &str) -> Result<(), BackendError> {
+        let _ = queue;
+        Err(self.unsupported("resume_queue"))
+    }
+
+    #[doc(hidden)]
+    fn unsupported(&self, what: &'static str) -> BackendError {
+        BackendError::Unsupported {
+            backend: self.name(),
+            what,
+        }
     }
 }
 

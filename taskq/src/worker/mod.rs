@@ -14,6 +14,8 @@
 //!             revoked or lost
 //! ```
 //!
+//!   heartbeat: every interval (5 s), who it is and what it runs, under a TTL of three intervals
+//!
 //! `taskq::worker::run()` is the whole main of a worker binary. [`Worker::builder`] sets the
 //! same things by hand.
 //!
@@ -22,6 +24,7 @@
 //! Then cold (a second signal, or the grace deadline): stop the running tasks and hand their
 //! messages back to the backend, uncounted, for another worker.
 
+mod heartbeat;
 mod runner;
 
 use std::borrow::Cow;
@@ -38,11 +41,11 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::backend::{Completion, FetchRequest, LeaseStatus};
+use crate::backend::{Completion, FetchRequest, LeaseStatus, WorkerInfo};
 use crate::client::Client;
 use crate::context::Context;
 use crate::error::{ConfigError, Error};
-use crate::message::{Delivery, IdMap, Lease};
+use crate::message::{Delivery, IdMap, Lease, Timestamp};
 use crate::registry::{Registry, TaskEntry};
 use crate::task::Task;
 
@@ -54,6 +57,9 @@ pub const CONCURRENCY_ENV: &str = "TASKQ_CONCURRENCY";
 
 /// Environment variable: how many tasks a worker may hold beyond those running.
 pub const PREFETCH_ENV: &str = "TASKQ_PREFETCH";
+
+/// How often a worker sends its heartbeat unless configured.
+pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
 
 /// How many tasks run at once unless configured.
 pub const DEFAULT_CONCURRENCY: usize = 64;
@@ -148,6 +154,10 @@ struct Running {
     /// Why the worker stopped it while it was held (0: it did not); its context gets it when
     /// it starts.
     held_interrupt: AtomicU8,
+    /// Its registered name, once it starts (for the heartbeat).
+    task: Option<Cow<'static, str>>,
+    /// When it started (`None` while held).
+    started_at: Option<Timestamp>,
 }
 
 /// Free run slots and the held tasks waiting for one, under one lock so that a freed slot and
@@ -185,7 +195,13 @@ impl Shared {
             Some(e) => Cow::Borrowed(e.name),
             None => Cow::Owned(env.task.clone()),
         };
-        let ctx = Context::for_delivery(env, name, lease.clone(), self.client.clone());
+        let ctx = Context::for_delivery(
+            env,
+            name.clone(),
+            lease.clone(),
+            self.client.clone(),
+            self.worker_id.clone(),
+        );
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         match running.get_mut(&lease.id).filter(|r| r.lease == *lease) {
             Some(r) => {
@@ -194,6 +210,8 @@ impl Shared {
                     ctx.interrupt(why);
                 }
                 r.ctx = Some(ctx.clone());
+                r.task = Some(name);
+                r.started_at = Some(Timestamp::now());
             }
             None => ctx.interrupt(Interrupt::LeaseLost as u8),
         }
@@ -220,6 +238,10 @@ struct Shared {
     /// their room, so a fast worker does not pile up unrecorded completions.
     acks: mpsc::Sender<Completion>,
     counters: Counters,
+    /// This worker's id, in its events and heartbeats.
+    worker_id: Arc<str>,
+    /// What its heartbeats say that does not change.
+    about: WorkerInfo,
 }
 
 impl Shared {
@@ -280,6 +302,7 @@ pub struct WorkerBuilder {
     grace: Duration,
     lease: Duration,
     fetch_wait: Duration,
+    heartbeat: Duration,
     shutdown: Option<BoxFuture<'static, ()>>,
 }
 
@@ -314,6 +337,7 @@ impl Worker {
             grace: Duration::from_secs(30),
             lease: Duration::from_secs(30),
             fetch_wait: Duration::from_secs(5),
+            heartbeat: DEFAULT_HEARTBEAT_INTERVAL,
             shutdown: None,
         }
     }
@@ -440,6 +464,18 @@ impl WorkerBuilder {
         self
     }
 
+    /// How often the worker sends its heartbeat (default 5 s). A worker that stops without a
+    /// word drops out of [`Client::workers`] within three intervals.
+    ///
+    /// ```
+    /// let builder = taskq::Worker::builder().heartbeat_interval(std::time::Duration::from_secs(2));
+    /// # let _ = builder;
+    /// ```
+    pub fn heartbeat_interval(mut self, every: Duration) -> Self {
+        self.heartbeat = every.max(Duration::from_millis(10));
+        self
+    }
+
     /// Begins a warm shutdown when `signal` completes.
     pub fn shutdown_on(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
         self.shutdown = Some(signal.boxed());
@@ -506,6 +542,7 @@ impl WorkerBuilder {
                 grace: self.grace,
                 lease: self.lease,
                 fetch_wait: self.fetch_wait,
+                heartbeat: self.heartbeat,
             },
             shutdown: self.shutdown,
         })
@@ -537,6 +574,7 @@ struct Settings {
     grace: Duration,
     lease: Duration,
     fetch_wait: Duration,
+    heartbeat: Duration,
 }
 
 /// A running worker.
@@ -652,6 +690,15 @@ async fn run_worker(
     };
     let backend = client.backend().clone();
     let (ack_tx, ack_rx) = mpsc::channel(ACK_BACKLOG);
+    let host = heartbeat::host_name();
+    let worker_id: Arc<str> = heartbeat::worker_id(&host).into();
+    let mut about = WorkerInfo::new(worker_id.to_string());
+    about.host = host;
+    about.queues = queues.clone();
+    about.concurrency = settings.concurrency;
+    about.prefetch = settings.prefetch;
+    about.backend = backend.name().to_owned();
+    about.heartbeat_interval_ms = u64::try_from(settings.heartbeat.as_millis()).unwrap_or(u64::MAX);
     let shared = Arc::new(Shared {
         client,
         registry,
@@ -668,8 +715,11 @@ async fn run_worker(
         }),
         acks: ack_tx,
         counters: Counters::default(),
+        worker_id,
+        about,
     });
     tracing::info!(
+        worker_id = &*shared.worker_id,
         backend = backend.name(),
         queues = ?queues,
         tasks = shared.registry.len(),
@@ -684,6 +734,12 @@ async fn run_worker(
         shared.clone(),
         settings.lease,
         extender_stop.clone(),
+    ));
+    let heartbeat_stop = CancellationToken::new();
+    let heartbeat = tokio::spawn(heartbeat::beat(
+        shared.clone(),
+        settings.heartbeat,
+        heartbeat_stop.clone(),
     ));
 
     // Room for the tasks this worker holds: running, or fetched ahead and waiting for a slot.
@@ -792,6 +848,8 @@ async fn run_worker(
     }
     extender_stop.cancel();
     let _ = extender.await;
+    heartbeat_stop.cancel();
+    let _ = tokio::time::timeout(HAND_BACK_WAIT, heartbeat).await;
     let report = shared.counters.report();
     drop(shared);
     // Every runner is done (or abandoned), so the only sender left is gone with `shared`: the
@@ -824,6 +882,8 @@ fn hold(
                     lease: delivery.lease.clone(),
                     ctx: None,
                     held_interrupt: AtomicU8::new(0),
+                    task: None,
+                    started_at: None,
                 },
             );
             held.push(Held {

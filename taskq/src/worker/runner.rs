@@ -12,10 +12,11 @@ use tokio::sync::OwnedSemaphorePermit;
 use super::{Held, Interrupt, Shared};
 use crate::backend::Completion;
 use crate::context::Context;
+use crate::events::{self, Event, EventKind};
+use crate::message::Timestamp;
 use crate::message::{
     DeadLetterReason, Delivery, Envelope, FailureKind, Lease, Outcome, TaskFailure,
 };
-use crate::state::{emit, EventKind};
 
 mod workflow {
     //! A workflow step's part of the run: stand down if the workflow is over, start the next
@@ -191,6 +192,41 @@ impl Drop for Registered<'_> {
     }
 }
 
+/// When the task itself started running.
+#[derive(Clone, Copy)]
+struct Started {
+    at: Timestamp,
+    clock: std::time::Instant,
+}
+
+impl Started {
+    fn now() -> Self {
+        Self {
+            at: Timestamp::now(),
+            clock: std::time::Instant::now(),
+        }
+    }
+
+    fn runtime_ms(self) -> u64 {
+        u64::try_from(self.clock.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+/// An event of this worker about `env`'s current attempt.
+fn event(shared: &Shared, env: &Envelope, kind: EventKind) -> Event {
+    let name = match shared.registry.get(&env.task) {
+        Some(entry) => std::borrow::Cow::Borrowed(entry.name),
+        None => std::borrow::Cow::Owned(env.task.clone()),
+    };
+    Event::new(kind, env.id, name, env.queue.clone())
+        .attempt(env.attempt)
+        .worker(Some(shared.worker_id.clone()))
+}
+
+fn record(shared: &Shared, event: Event) {
+    events::record(&**shared.client.backend(), event);
+}
+
 /// How an attempt ended.
 enum Ending {
     Finished(Result<crate::message::Payload, TaskFailure>),
@@ -243,7 +279,7 @@ async fn run(shared: &Arc<Shared>, held: Held) {
             None,
             &ctx,
             Ending::Interrupted(why),
-            false,
+            None,
         )
         .await;
         return;
@@ -256,7 +292,12 @@ async fn run(shared: &Arc<Shared>, held: Held) {
             FailureKind::Expired,
             "the task expired before a worker started it",
         );
-        ack(shared, &env, lease, Outcome::Failure(failure)).await;
+        if events::wanted() {
+            let e = event(shared, &env, EventKind::Cancelled)
+                .failure(FailureKind::Expired, failure.message.clone());
+            record(shared, e);
+        }
+        ack(shared, &env, lease, Outcome::Failure(failure), None).await;
         return;
     }
 
@@ -315,7 +356,12 @@ async fn run(shared: &Arc<Shared>, held: Held) {
                 FailureKind::Cancelled,
                 "the workflow had already finished (a step failed or it was revoked)",
             );
-            ack(shared, &env, lease, Outcome::Failure(failure)).await;
+            if events::wanted() {
+                let e = event(shared, &env, EventKind::Cancelled)
+                    .failure(FailureKind::Cancelled, failure.message.clone());
+                record(shared, e);
+            }
+            ack(shared, &env, lease, Outcome::Failure(failure), None).await;
             return;
         }
     }
@@ -338,14 +384,36 @@ async fn run(shared: &Arc<Shared>, held: Held) {
             return;
         }
     };
-    emit(EventKind::Started, env.id, &env.task, env.attempt, None);
-    let ending = attempt(&env, &ctx, task).await;
+    let started = Started::now();
+    if events::wanted() {
+        let mut e = event(shared, &env, EventKind::Started);
+        if env.attempt == 1 {
+            // Ready since it was enqueued or became due; a retry's due time is not in the
+            // message, so retries report no wait.
+            let ready = env
+                .eta
+                .map_or(env.enqueued_at, |eta| eta.max(env.enqueued_at));
+            e = e.wait_ms(started.at.0.saturating_sub(ready.0));
+        }
+        e.at = started.at;
+        record(shared, e);
+    }
+    let ending = attempt(shared, &env, &ctx, task).await;
     // Before recording: a lease handed back or finished is not extended any more.
     registered.unregister();
-    finish(shared, &env, &lease, flow.as_ref(), &ctx, ending, true).await;
+    finish(
+        shared,
+        &env,
+        &lease,
+        flow.as_ref(),
+        &ctx,
+        ending,
+        Some(started),
+    )
+    .await;
 }
 
-/// Records how a delivery ended. `started`: whether the task itself ran.
+/// Records how a delivery ended. `started`: when the task itself began, if it ran.
 async fn finish(
     shared: &Shared,
     env: &Envelope,
@@ -353,8 +421,17 @@ async fn finish(
     flow: Option<&crate::canvas::plan::Continuation>,
     ctx: &Context,
     ending: Ending,
-    started: bool,
+    started: Option<Started>,
 ) {
+    let runtime = started.map(Started::runtime_ms);
+    let ended = |kind: EventKind| {
+        let e = event(shared, env, kind);
+        match runtime {
+            Some(ms) => e.runtime_ms(ms),
+            None => e,
+        }
+    };
+    let wanted = events::wanted();
     let lease = lease.clone();
     let counters = &shared.counters;
     let backend = shared.client.backend();
@@ -363,7 +440,6 @@ async fn finish(
             counters
                 .succeeded
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            emit(EventKind::Succeeded, env.id, &env.task, env.attempt, None);
             if let Some(flow) = flow {
                 // Start the next steps before recording this one: if we die in between, this
                 // step runs again and the next ones are not started twice (fixed ids, joins
@@ -376,7 +452,17 @@ async fn finish(
                     return;
                 }
             }
-            ack(shared, env, lease, Outcome::Success(payload)).await;
+            if wanted {
+                record(shared, ended(EventKind::Succeeded));
+            }
+            ack(
+                shared,
+                env,
+                lease,
+                Outcome::Success(payload),
+                started.map(|s| s.at),
+            )
+            .await;
         }
         Ending::Finished(Err(failure)) => {
             tracing::debug!(id = %env.id, task = %env.task, attempt = env.attempt, error = %failure, "attempt failed");
@@ -384,18 +470,16 @@ async fn finish(
                 let delay = ctx
                     .requested_retry()
                     .unwrap_or_else(|| env.backoff.delay(env.attempt));
+                if wanted {
+                    let e =
+                        ended(EventKind::Retried).failure(failure.kind, failure.message.clone());
+                    record(shared, e);
+                }
                 match backend.retry(&lease, delay, &failure).await {
                     Ok(_) => {
                         counters
                             .retried
                             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        emit(
-                            EventKind::Retried,
-                            env.id,
-                            &env.task,
-                            env.attempt,
-                            Some(failure.to_string()),
-                        );
                     }
                     // The lease keeps the task: it is redelivered when the lease expires.
                     Err(e) => {
@@ -412,13 +496,10 @@ async fn finish(
                         tracing::warn!(id = %env.id, error = %e, "could not fail the workflow");
                     }
                 }
-                emit(
-                    EventKind::Failed,
-                    env.id,
-                    &env.task,
-                    env.attempt,
-                    Some(failure.to_string()),
-                );
+                if wanted {
+                    let e = ended(EventKind::Failed).failure(failure.kind, failure.message.clone());
+                    record(shared, e);
+                }
                 dead_letter(
                     shared,
                     env,
@@ -433,20 +514,26 @@ async fn finish(
             counters
                 .cancelled
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let why = if started {
+            let why = if started.is_some() {
                 "revoked while running"
             } else {
                 "revoked before it started"
             };
-            emit(
-                EventKind::Cancelled,
-                env.id,
-                &env.task,
-                env.attempt,
-                Some(why.into()),
-            );
+            if wanted {
+                record(
+                    shared,
+                    ended(EventKind::Cancelled).failure(FailureKind::Cancelled, why),
+                );
+            }
             let failure = TaskFailure::new(FailureKind::Cancelled, why);
-            ack(shared, env, lease, Outcome::Failure(failure)).await;
+            ack(
+                shared,
+                env,
+                lease,
+                Outcome::Failure(failure),
+                started.map(|s| s.at),
+            )
+            .await;
         }
         Ending::Interrupted(Interrupt::LeaseLost) => {
             // Another worker has (or had) it: write nothing.
@@ -469,11 +556,19 @@ async fn finish(
 /// One attempt of the task itself: under its timeout, its panics caught, until it ends or is
 /// interrupted.
 async fn attempt(
+    shared: &Shared,
     env: &Envelope,
     ctx: &Context,
     task: futures_util::future::BoxFuture<'static, Result<crate::message::Payload, TaskFailure>>,
 ) -> Ending {
-    let span = tracing::info_span!("task", id = %env.id, name = %env.task, attempt = env.attempt);
+    let span = tracing::info_span!(
+        "task",
+        task_id = %env.id,
+        task = %env.task,
+        queue = %env.queue,
+        attempt = env.attempt,
+        worker_id = &*shared.worker_id,
+    );
     let timeout = env.timeout();
     let attempt = async {
         let caught = AssertUnwindSafe(ctx.clone().scope(task)).catch_unwind();
@@ -501,12 +596,24 @@ async fn attempt(
     }
 }
 
-async fn ack(shared: &Shared, env: &Envelope, lease: Lease, outcome: Outcome) {
+async fn ack(
+    shared: &Shared,
+    env: &Envelope,
+    lease: Lease,
+    outcome: Outcome,
+    started_at: Option<Timestamp>,
+) {
+    let task = match shared.registry.get(&env.task) {
+        Some(entry) => std::borrow::Cow::Borrowed(entry.name),
+        None => std::borrow::Cow::Owned(env.task.clone()),
+    };
     let completion = Completion {
         lease,
         outcome,
         result_ttl: env.result_ttl(),
         reply_to: env.reply_to.clone(),
+        task: Some(task),
+        started_at,
     };
     // The acker lives as long as the worker; if it is gone the lease brings the task back.
     let _ = shared.acks.send(completion).await;
@@ -538,19 +645,19 @@ async fn dead_letter(
         .result_ttl()
         .or(Some(crate::task::DEFAULT_RESULT_TTL))
         .filter(|_| env.result_ttl_ms.is_some());
+    if events::wanted() {
+        let e = event(shared, env, EventKind::DeadLettered)
+            .failure(failure.kind, failure.message.clone())
+            .reason(reason);
+        record(shared, e);
+    }
     let result = shared
         .client
         .backend()
         .dead_letter(lease, reason, &failure, ttl, env.reply_to.clone())
         .await;
     match result {
-        Ok(_) => emit(
-            EventKind::DeadLettered,
-            env.id,
-            &env.task,
-            env.attempt,
-            Some(format!("{reason}: {}", failure.message)),
-        ),
+        Ok(_) => {}
         Err(e) => {
             tracing::warn!(id = %env.id, error = %e, "could not dead-letter; the message returns when its lease expires")
         }

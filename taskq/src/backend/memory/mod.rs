@@ -5,9 +5,17 @@
 //! dead letters. Heap entries are removed lazily: each carries the sequence number its slot had
 //! when it was pushed, and an entry whose slot has moved on is skipped. Time is tokio's clock, so
 //! tests can pause it.
+//!
+//! Beside the queues: a capped event log per queue ([`events`]), the registry of live workers
+//! with their heartbeat deadlines, and the set of paused queues that `fetch` skips; listing and
+//! inspection read the same state ([`inspect`]).
 
+mod events;
+mod inspect;
+
+use std::borrow::Cow;
 use std::cmp::{Ordering, Reverse};
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -16,8 +24,12 @@ use async_trait::async_trait;
 use tokio::sync::{oneshot, Notify};
 use tokio::time::Instant;
 
-use super::{Backend, CancelOutcome, Completion, FetchRequest, LeaseStatus, QueueStats};
+use super::{
+    Backend, CancelOutcome, Completion, DeadSelection, FetchRequest, LeaseStatus, ListState, Page,
+    QueueStats, TaskDetail, TaskSummary, WorkerInfo,
+};
 use crate::error::BackendError;
+use crate::events::{Event, EventCursor, EventRead, StoredEvent};
 use crate::message::{
     DeadLetter, DeadLetterReason, Delivery, Envelope, FailureKind, IdMap, Lease, Outcome, Payload,
     TaskFailure, TaskId, Timestamp,
@@ -55,6 +67,8 @@ struct Shared {
     /// How many fetches are asleep on `ready`: publishers skip the notification (and its lock)
     /// when none is.
     sleepers: AtomicUsize,
+    /// The event log, under its own lock (appends come from every runner).
+    events: events::EventLog,
 }
 
 impl Shared {
@@ -79,6 +93,10 @@ struct State {
     /// Ids published through `publish_once`, until when they are remembered.
     published: IdMap<Instant>,
     joins: HashMap<String, (Vec<Option<Payload>>, Instant)>,
+    /// Queues that fetches skip.
+    paused: HashSet<String>,
+    /// Live workers and when their last heartbeat runs out.
+    workers: HashMap<String, (WorkerInfo, Instant)>,
 }
 
 #[derive(Default)]
@@ -116,6 +134,12 @@ struct Slot {
     status: Status,
     expires: Option<Instant>,
     progress: Option<Payload>,
+    /// When it last became ready (enqueued, due, handed back).
+    ready_at: Instant,
+    /// When its current lease began.
+    leased_at: Option<Instant>,
+    /// Scheduled: when it is due.
+    due: Option<Instant>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -132,6 +156,32 @@ struct Stored {
     outcome: Outcome,
     expires: Instant,
     progress: Option<Payload>,
+    /// What inspection tells of a finished task.
+    about: Finished,
+}
+
+/// What is kept of a finished task beside its outcome.
+#[derive(Clone, Default)]
+struct Finished {
+    task: Option<Cow<'static, str>>,
+    queue: Option<String>,
+    attempt: u32,
+    created_at: Option<Timestamp>,
+    started_at: Option<Timestamp>,
+    finished_at: Option<Timestamp>,
+}
+
+impl Finished {
+    fn of(env: &Envelope) -> Self {
+        Self {
+            task: Some(Cow::Owned(env.task.clone())),
+            queue: Some(env.queue.clone()),
+            attempt: env.attempt,
+            created_at: Some(env.enqueued_at),
+            started_at: None,
+            finished_at: Some(Timestamp::now()),
+        }
+    }
 }
 
 /// Counts a sleeping fetch for as long as it lives (also when the fetch is dropped).
@@ -154,6 +204,17 @@ fn instant_of(ts: Timestamp, now: Instant) -> Instant {
     now + ts.remaining()
 }
 
+/// The wall-clock time of `at` on tokio's clock (`now` being the same moment on both).
+fn timestamp_of(at: Instant, now: Instant) -> Timestamp {
+    let wall = Timestamp::now();
+    if at >= now {
+        wall.after(at - now)
+    } else {
+        let back = u64::try_from((now - at).as_millis()).unwrap_or(u64::MAX);
+        Timestamp(wall.0.saturating_sub(back))
+    }
+}
+
 impl State {
     fn next_seq(&mut self) -> u64 {
         self.seq += 1;
@@ -165,6 +226,9 @@ impl State {
         if let Some(slot) = self.tasks.get_mut(&id) {
             slot.seq = seq;
             slot.status = Status::Ready;
+            slot.ready_at = Instant::now();
+            slot.due = None;
+            slot.leased_at = None;
             let priority = slot.env.priority;
             let queue = self.queues.entry(slot.env.queue.clone()).or_default();
             queue.ready.push(ReadyKey { priority, seq, id });
@@ -176,6 +240,8 @@ impl State {
         if let Some(slot) = self.tasks.get_mut(&id) {
             slot.seq = seq;
             slot.status = Status::Delayed;
+            slot.due = Some(due);
+            slot.leased_at = None;
             let queue = self.queues.entry(slot.env.queue.clone()).or_default();
             queue.delayed.push(Reverse((due, seq, id)));
         }
@@ -198,6 +264,9 @@ impl State {
                 status: Status::Ready,
                 expires,
                 progress: None,
+                ready_at: now,
+                leased_at: None,
+                due: None,
             }),
         );
         match due {
@@ -300,6 +369,7 @@ impl State {
         outcome: Outcome,
         ttl: Option<Duration>,
         progress: Option<Payload>,
+        about: Finished,
         now: Instant,
     ) {
         if let Some(waiters) = self.waiters.remove(&id) {
@@ -315,6 +385,7 @@ impl State {
                     outcome,
                     expires,
                     progress,
+                    about,
                 },
             );
             self.result_expiry.push(Reverse((expires, id)));
@@ -358,6 +429,23 @@ impl MemoryBackend {
     fn take(&self, req: &FetchRequest<'_>, now: Instant) -> (Vec<Delivery>, Option<Instant>) {
         let mut st = self.lock();
         st.reclaim(now);
+        // Paused queues are left out of this fetch (decided here, so a paused queue's tasks
+        // wait in it, not in a worker).
+        let open: Cow<'_, [String]> = if st.paused.is_empty() {
+            Cow::Borrowed(req.queues)
+        } else {
+            Cow::Owned(
+                req.queues
+                    .iter()
+                    .filter(|q| !st.paused.contains(q.as_str()))
+                    .cloned()
+                    .collect(),
+            )
+        };
+        let req = &FetchRequest {
+            queues: &open,
+            ..*req
+        };
         for q in req.queues {
             st.promote(q, now);
         }
@@ -379,7 +467,8 @@ impl MemoryBackend {
                         FailureKind::Expired,
                         "the task expired before a worker started it",
                     );
-                    st.finish(id, Outcome::Failure(failure), ttl, None, now);
+                    let about = Finished::of(&slot.env);
+                    st.finish(id, Outcome::Failure(failure), ttl, None, about, now);
                 }
                 continue;
             }
@@ -389,6 +478,7 @@ impl MemoryBackend {
             };
             slot.env.attempt += 1;
             slot.seq = seq;
+            slot.leased_at = Some(now);
             slot.status = Status::Leased {
                 deadline: lease_deadline,
                 cancel_requested: false,
@@ -461,8 +551,22 @@ impl Backend for MemoryBackend {
                 accepted.push(false);
                 continue;
             }
-            let progress = st.tasks.remove(&c.lease.id).and_then(|s| s.progress);
-            st.finish(c.lease.id, c.outcome.clone(), c.result_ttl, progress, now);
+            let (progress, mut about) = match st.tasks.remove(&c.lease.id) {
+                Some(s) => (s.progress, Finished::of(&s.env)),
+                None => (None, Finished::default()),
+            };
+            if c.task.is_some() {
+                about.task = c.task.clone();
+            }
+            about.started_at = c.started_at;
+            st.finish(
+                c.lease.id,
+                c.outcome.clone(),
+                c.result_ttl,
+                progress,
+                about,
+                now,
+            );
             accepted.push(true);
         }
         Ok(accepted)
@@ -527,6 +631,11 @@ impl Backend for MemoryBackend {
             raw: None,
             at: Timestamp::now(),
         };
+        let about = letter
+            .envelope
+            .as_ref()
+            .map(Finished::of)
+            .unwrap_or_default();
         st.dead
             .entry(letter.queue.clone())
             .or_default()
@@ -536,6 +645,7 @@ impl Backend for MemoryBackend {
             Outcome::Failure(failure.clone()),
             result_ttl,
             slot.progress,
+            about,
             now,
         );
         Ok(true)
@@ -592,7 +702,15 @@ impl Backend for MemoryBackend {
                 if let Some(slot) = st.tasks.remove(&id) {
                     let ttl = slot.env.result_ttl();
                     let failure = TaskFailure::new(FailureKind::Cancelled, "revoked");
-                    st.finish(id, Outcome::Failure(failure), ttl, slot.progress, now);
+                    let about = Finished::of(&slot.env);
+                    st.finish(
+                        id,
+                        Outcome::Failure(failure),
+                        ttl,
+                        slot.progress,
+                        about,
+                        now,
+                    );
                 }
                 Ok(CancelOutcome::Removed)
             }
@@ -694,7 +812,8 @@ impl Backend for MemoryBackend {
     async fn requeue_dead(
         &self,
         queue: &str,
-        ids: Option<&[TaskId]>,
+        select: &DeadSelection,
+        limit: usize,
     ) -> Result<usize, BackendError> {
         let now = Instant::now();
         let count = {
@@ -702,11 +821,17 @@ impl Backend for MemoryBackend {
             let Some(dead) = st.dead.remove(queue) else {
                 return Ok(0);
             };
-            let (take, keep): (Vec<_>, Vec<_>) = dead
-                .into_iter()
-                .partition(|d| d.envelope.is_some() && ids.is_none_or(|ids| ids.contains(&d.id)));
+            let mut take = Vec::new();
+            let mut keep = VecDeque::with_capacity(dead.len());
+            for d in dead {
+                if take.len() < limit && d.envelope.is_some() && select.matches(d.id, d.reason) {
+                    take.push(d);
+                } else {
+                    keep.push_back(d);
+                }
+            }
             if !keep.is_empty() {
-                st.dead.insert(queue.to_owned(), keep.into());
+                st.dead.insert(queue.to_owned(), keep);
             }
             let n = take.len();
             for d in take {
@@ -724,9 +849,26 @@ impl Backend for MemoryBackend {
         Ok(count)
     }
 
-    async fn purge_dead(&self, queue: &str) -> Result<usize, BackendError> {
+    async fn purge_dead(
+        &self,
+        queue: &str,
+        select: &DeadSelection,
+        limit: usize,
+    ) -> Result<usize, BackendError> {
         let mut st = self.lock();
-        Ok(st.dead.remove(queue).map_or(0, |d| d.len()))
+        let Some(dead) = st.dead.get_mut(queue) else {
+            return Ok(0);
+        };
+        let mut n = 0;
+        dead.retain(|d| {
+            let drop = n < limit && select.matches(d.id, d.reason);
+            n += usize::from(drop);
+            !drop
+        });
+        if dead.is_empty() {
+            st.dead.remove(queue);
+        }
+        Ok(n)
     }
 
     async fn incr_counter(&self, key: &str, by: i64, ttl: Duration) -> Result<i64, BackendError> {
@@ -742,18 +884,25 @@ impl Backend for MemoryBackend {
     }
 
     async fn queue_stats(&self, queue: &str) -> Result<QueueStats, BackendError> {
+        let now = Instant::now();
         let st = self.lock();
         let mut stats = QueueStats {
             dead: st.dead.get(queue).map_or(0, VecDeque::len),
+            paused: st.paused.contains(queue),
             ..QueueStats::default()
         };
+        let mut oldest: Option<Instant> = None;
         for slot in st.tasks.values().filter(|s| s.env.queue == queue) {
             match slot.status {
-                Status::Ready => stats.ready += 1,
+                Status::Ready => {
+                    stats.ready += 1;
+                    oldest = Some(oldest.map_or(slot.ready_at, |o| o.min(slot.ready_at)));
+                }
                 Status::Delayed => stats.delayed += 1,
                 Status::Leased { .. } => stats.running += 1,
             }
         }
+        stats.oldest_ready = oldest.map(|o| timestamp_of(o, now));
         Ok(stats)
     }
 
@@ -824,7 +973,123 @@ impl Backend for MemoryBackend {
         if st.live_result(&id, now).is_some() {
             return Ok(false);
         }
-        st.finish(id, outcome, ttl, None, now);
+        st.finish(id, outcome, ttl, None, Finished::default(), now);
         Ok(true)
+    }
+
+    fn append_event(&self, event: Event) {
+        self.shared.events.append(event);
+    }
+
+    async fn read_events(&self, read: EventRead<'_>) -> Result<Vec<StoredEvent>, BackendError> {
+        Ok(self
+            .shared
+            .events
+            .read_waiting(read.queues, read.after, read.max, read.wait)
+            .await)
+    }
+
+    async fn events_now(&self, queues: &[String]) -> Result<EventCursor, BackendError> {
+        Ok(self.shared.events.now(queues))
+    }
+
+    async fn heartbeat(&self, worker: &WorkerInfo, ttl: Duration) -> Result<(), BackendError> {
+        let until = Instant::now() + ttl;
+        let mut st = self.lock();
+        st.workers
+            .insert(worker.id.clone(), (worker.clone(), until));
+        Ok(())
+    }
+
+    async fn remove_worker(&self, id: &str) -> Result<(), BackendError> {
+        self.lock().workers.remove(id);
+        Ok(())
+    }
+
+    async fn workers(&self) -> Result<Vec<WorkerInfo>, BackendError> {
+        let now = Instant::now();
+        let mut st = self.lock();
+        st.workers.retain(|_, (_, until)| *until > now);
+        let mut out: Vec<WorkerInfo> = st.workers.values().map(|(w, _)| w.clone()).collect();
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    async fn queues(&self) -> Result<Vec<String>, BackendError> {
+        let st = self.lock();
+        let mut names: Vec<String> = st
+            .queues
+            .keys()
+            .chain(st.dead.keys())
+            .chain(st.paused.iter())
+            .cloned()
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        Ok(names)
+    }
+
+    async fn list_tasks(
+        &self,
+        queue: &str,
+        state: ListState,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<TaskSummary>, BackendError> {
+        let offset = inspect::offset(cursor)?;
+        let now = Instant::now();
+        let mut st = self.lock();
+        st.workers.retain(|_, (_, until)| *until > now);
+        Ok(st.list(queue, state, offset, limit, now))
+    }
+
+    async fn inspect(&self, id: TaskId) -> Result<Option<TaskDetail>, BackendError> {
+        let now = Instant::now();
+        let mut st = self.lock();
+        st.workers.retain(|_, (_, until)| *until > now);
+        Ok(st.detail(id, now))
+    }
+
+    async fn purge_queue(&self, queue: &str) -> Result<usize, BackendError> {
+        let now = Instant::now();
+        let mut st = self.lock();
+        let waiting: Vec<TaskId> = st
+            .tasks
+            .iter()
+            .filter(|(_, s)| {
+                s.env.queue == queue && matches!(s.status, Status::Ready | Status::Delayed)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &waiting {
+            if let Some(slot) = st.tasks.remove(id) {
+                let ttl = slot.env.result_ttl();
+                let failure = TaskFailure::new(FailureKind::Cancelled, "purged from its queue");
+                let about = Finished::of(&slot.env);
+                st.finish(
+                    *id,
+                    Outcome::Failure(failure),
+                    ttl,
+                    slot.progress,
+                    about,
+                    now,
+                );
+            }
+        }
+        // The heaps' entries of the removed slots are skipped as stale when they come up.
+        Ok(waiting.len())
+    }
+
+    async fn pause_queue(&self, queue: &str) -> Result<(), BackendError> {
+        self.lock().paused.insert(queue.to_owned());
+        Ok(())
+    }
+
+    async fn resume_queue(&self, queue: &str) -> Result<(), BackendError> {
+        let was = self.lock().paused.remove(queue);
+        if was {
+            self.shared.wake_fetchers();
+        }
+        Ok(())
     }
 }

@@ -24,7 +24,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::backend::{Backend, CancelOutcome, Completion, FetchRequest, LeaseStatus};
+use operations::*;
+
+use crate::backend::{
+    Backend, CancelOutcome, Completion, DeadSelection, FetchRequest, LeaseStatus,
+};
 use crate::message::{
     DeadLetterReason, Delivery, Envelope, FailureKind, Outcome, Payload, TaskFailure, TaskId,
     Timestamp,
@@ -69,6 +73,9 @@ macro_rules! ensure {
     };
 }
 
+// After `ensure!`, which it uses.
+mod operations;
+
 macro_rules! checks {
     ($($name:ident),* $(,)?) => {
         /// The names of every check, in the order [`run`] runs them.
@@ -105,6 +112,14 @@ checks!(
     publish_once_dedups_by_id,
     join_keeps_first_value_per_slot,
     resolve_keeps_the_first_outcome,
+    events_are_read_in_order_and_resumed,
+    event_readers_wake_on_append,
+    heartbeats_expire_and_removal_is_immediate,
+    tasks_are_listed_by_state_with_paging,
+    inspect_gives_the_full_record,
+    purge_queue_removes_waiting_tasks,
+    dead_letters_by_reason_and_limit,
+    paused_queue_is_not_fetched_until_resumed,
 );
 
 /// Runs every check against `backend` and reports all failures at once.
@@ -160,6 +175,8 @@ fn success(d: &Delivery, value: u32, ttl: Option<Duration>) -> Completion {
         outcome: Outcome::Success(Payload::encode(&value).unwrap_or_else(|_| Payload::null())),
         result_ttl: ttl,
         reply_to: d.envelope.reply_to.clone(),
+        task: Some(d.envelope.task.clone().into()),
+        started_at: Some(Timestamp::now()),
     }
 }
 
@@ -636,7 +653,7 @@ async fn dead_letter_requeue_purge(b: &dyn Backend, q: &str) -> CheckResult {
         "a dead letter was delivered"
     );
     let n = b
-        .requeue_dead(q, Some(&[id2]))
+        .requeue_dead(q, &DeadSelection::Ids(vec![id2]), usize::MAX)
         .await
         .map_err(|e| e.to_string())?;
     ensure!(n == 1, "requeue of one id moved {n}");
@@ -652,7 +669,10 @@ async fn dead_letter_requeue_purge(b: &dyn Backend, q: &str) -> CheckResult {
         left.len() == 1 && left[0].id == id1,
         "the other dead letter was not kept"
     );
-    let purged = b.purge_dead(q).await.map_err(|e| e.to_string())?;
+    let purged = b
+        .purge_dead(q, &DeadSelection::All, usize::MAX)
+        .await
+        .map_err(|e| e.to_string())?;
     ensure!(purged == 1, "purge removed {purged}, want 1");
     ensure!(
         b.dead_letters(q, 10)
@@ -894,6 +914,15 @@ async fn queue_stats_count(b: &dyn Backend, q: &str) -> CheckResult {
     ensure!(
         s.ready == 1 && s.delayed == 1 && s.running == 1 && s.dead == 1,
         "stats are {s:?}, want 1 ready, 1 delayed, 1 running, 1 dead"
+    );
+    ensure!(!s.paused, "a queue nobody paused is paused: {s:?}");
+    let oldest = s
+        .oldest_ready
+        .ok_or("no oldest ready time with a task ready")?;
+    let age = Timestamp::now().0.saturating_sub(oldest.0);
+    ensure!(
+        age < 60_000,
+        "the oldest ready task is {age} ms old, but it was published just now"
     );
     Ok(())
 }

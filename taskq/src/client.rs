@@ -304,12 +304,9 @@ impl Client {
 }
 
 fn enqueued(env: &Envelope) -> Event {
-    let mut e = Event::new(
-        EventKind::Enqueued,
-        env.id,
-        env.task.clone(),
-        env.queue.clone(),
-    );
+    let registry = crate::registry::Registry::global().ok();
+    let (task, queue) = events::names(registry, &env.task, &env.queue);
+    let mut e = Event::new(EventKind::Enqueued, env.id, task, queue);
     e.at = env.enqueued_at;
     e
 }

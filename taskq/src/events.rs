@@ -378,6 +378,26 @@ pub(crate) fn wanted() -> bool {
     LIVE.load(Ordering::Relaxed) || OBSERVER.get().is_some() || enabled()
 }
 
+/// The task and queue names of a message as event fields, borrowed from the registry's
+/// `'static` names when `registry` knows the task (no allocation per event).
+pub(crate) fn names(
+    registry: Option<&crate::registry::Registry>,
+    task: &str,
+    queue: &str,
+) -> (Cow<'static, str>, Cow<'static, str>) {
+    match registry.and_then(|r| r.get(task)) {
+        Some(entry) => (
+            Cow::Borrowed(entry.name),
+            if entry.options.queue == queue {
+                Cow::Borrowed(entry.options.queue)
+            } else {
+                Cow::Owned(queue.to_owned())
+            },
+        ),
+        None => (Cow::Owned(task.to_owned()), Cow::Owned(queue.to_owned())),
+    }
+}
+
 /// Records an event: to this process's subscribers, the metrics, and the backend's log.
 pub(crate) fn record(backend: &dyn Backend, event: Event) {
     if let Some(observe) = OBSERVER.get() {

@@ -214,11 +214,8 @@ impl Started {
 
 /// An event of this worker about `env`'s current attempt.
 fn event(shared: &Shared, env: &Envelope, kind: EventKind) -> Event {
-    let name = match shared.registry.get(&env.task) {
-        Some(entry) => std::borrow::Cow::Borrowed(entry.name),
-        None => std::borrow::Cow::Owned(env.task.clone()),
-    };
-    Event::new(kind, env.id, name, env.queue.clone())
+    let (name, queue) = events::names(Some(&shared.registry), &env.task, &env.queue);
+    Event::new(kind, env.id, name, queue)
         .attempt(env.attempt)
         .worker(Some(shared.worker_id.clone()))
 }

@@ -67,12 +67,24 @@ pub(crate) fn parse_message(blob: &str) -> Option<Header<'_>> {
     Some(Header { priority, json })
 }
 
-/// A stored result: the outcome and the last progress report.
+/// A stored result: the outcome, the last progress report, and what `inspect` tells of a
+/// finished task (written by `About` in the backend's `values.rs`; absent from results stored
+/// before they existed).
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct StoredResult {
     pub(crate) outcome: Outcome,
     #[serde(default)]
     pub(crate) progress: Option<Payload>,
+    #[serde(default)]
+    pub(crate) task: Option<String>,
+    #[serde(default)]
+    pub(crate) attempt: u32,
+    #[serde(default)]
+    pub(crate) started_at: Option<Timestamp>,
+    #[serde(default)]
+    pub(crate) finished_at: Option<Timestamp>,
+    #[serde(default)]
+    pub(crate) dead_reason: Option<DeadLetterReason>,
 }
 
 /// One entry of a notification: `[{"id": .., "outcome": ..}, ...]`.

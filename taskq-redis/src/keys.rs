@@ -78,6 +78,10 @@ impl QueueKeys {
     pub(crate) fn expiry(&self) -> String {
         self.key("expiry")
     }
+    /// String, present while the queue is paused: fetches skip the queue.
+    pub(crate) fn paused(&self) -> String {
+        self.key("paused")
+    }
     /// String with a TTL: `id` went through `publish_once`.
     pub(crate) fn once(&self, id: &str) -> String {
         self.key(&format!("once:{id}"))

@@ -39,6 +39,8 @@ scripts! {
     PROGRESS = "progress.lua";
     /// Dead letters back to ready.
     REQUEUE = "requeue.lua";
+    /// Dead letters deleted.
+    PURGE_DEAD = "purge_dead.lua";
     /// A foreign waiter's registration.
     WATCH = "watch.lua";
     /// Publish unless published within a TTL (workflows).

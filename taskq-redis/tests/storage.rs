@@ -38,6 +38,8 @@ fn success(d: &Delivery, value: u32, ttl: Duration) -> Completion {
         outcome: Outcome::Success(Payload::encode(&value).expect("encode")),
         result_ttl: Some(ttl),
         reply_to: d.envelope.reply_to.clone(),
+        task: Some(d.envelope.task.clone().into()),
+        started_at: Some(taskq::Timestamp::now()),
     }
 }
 

@@ -154,7 +154,12 @@ async fn garbage_undecodable_and_unknown_messages_are_dead_lettered_and_the_work
     assert!(unknown_letter.message.contains("nobody.knows.me"));
     assert_eq!(unknown_letter.envelope.as_ref().map(|e| e.attempt), Some(1));
     // Malformed messages cannot be requeued and stay; the others go back.
-    assert_eq!(b.requeue_dead("bad", None).await.expect("requeue"), 2);
+    assert_eq!(
+        b.requeue_dead("bad", &taskq::backend::DeadSelection::All, usize::MAX)
+            .await
+            .expect("requeue"),
+        2
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let stats = b.queue_stats("bad").await.expect("stats");
     assert_eq!(

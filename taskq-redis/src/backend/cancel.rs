@@ -5,7 +5,7 @@ use redis::Value;
 use taskq::backend::CancelOutcome;
 use taskq::{BackendError, Envelope, FailureKind, Outcome, TaskFailure, TaskId};
 
-use super::values::{expiry, rendered, text};
+use super::values::{expiry, rendered, text, About};
 use super::Inner;
 use crate::codec;
 use crate::conn::command_error;
@@ -47,19 +47,28 @@ impl Inner {
                 return Ok(CancelOutcome::NotFound);
             };
             let blob = blob.unwrap_or_default();
-            let (priority, ttl) = match codec::parse_message(&blob) {
-                Some(h) => {
-                    let ttl = serde_json::from_str::<Envelope>(h.json)
-                        .map(|e| e.result_ttl())
-                        .unwrap_or(Some(taskq::DEFAULT_RESULT_TTL));
-                    (h.priority, ttl)
-                }
-                None => (taskq::DEFAULT_PRIORITY, Some(taskq::DEFAULT_RESULT_TTL)),
+            let (priority, ttl, task, attempt) = match codec::parse_message(&blob) {
+                Some(h) => match serde_json::from_str::<Envelope>(h.json) {
+                    Ok(e) => (h.priority, e.result_ttl(), Some(e.task), e.attempt),
+                    Err(_) => (h.priority, Some(taskq::DEFAULT_RESULT_TTL), None, 0),
+                },
+                None => (
+                    taskq::DEFAULT_PRIORITY,
+                    Some(taskq::DEFAULT_RESULT_TTL),
+                    None,
+                    0,
+                ),
+            };
+            let about = About {
+                task: task.as_deref(),
+                attempt,
+                ..About::default()
             };
             let k = self.keys(queue);
             let (stored, entry) = rendered(
                 &sid,
                 &Outcome::Failure(TaskFailure::new(FailureKind::Cancelled, "revoked")),
+                &about,
             )?;
             let mut inv = scripts::CANCEL.prepare_invoke();
             inv.key(k.env())

@@ -7,7 +7,7 @@ use std::time::Duration;
 use taskq::backend::Completion;
 use taskq::BackendError;
 
-use super::values::{expiry, outcome_json, rendered};
+use super::values::{expiry, outcome_json, rendered, About};
 use super::{Inner, CHUNK};
 use crate::codec::IdText;
 use crate::keys;
@@ -34,7 +34,7 @@ impl Inner {
                 for &i in chunk {
                     let c = &batch[i];
                     let id = c.lease.id.to_string();
-                    let (stored, entry) = rendered(&id, &c.outcome)?;
+                    let (stored, entry) = rendered(&id, &c.outcome, &about(c))?;
                     inv.arg(id)
                         .arg(c.lease.attempt.saturating_sub(1))
                         .arg(expiry(c.result_ttl))
@@ -91,10 +91,11 @@ impl Inner {
                 };
                 let (_, expires, members) = &mut groups[at];
                 members.push_str(id.as_str());
-                let mut stored = String::with_capacity(expires.len() + o.len() + 13);
+                let mut stored = String::with_capacity(expires.len() + o.len() + 96);
                 stored.push_str(expires);
                 stored.push_str("|{\"outcome\":");
                 stored.push_str(&o);
+                about(c).push_to(&mut stored);
                 stored.push('}');
                 results.push((*id, stored));
             }
@@ -141,5 +142,15 @@ impl Inner {
         }
         let n: i64 = self.eval(&inv).await?;
         Ok(n >= 0)
+    }
+}
+
+/// What the stored result of `c` tells beside its outcome.
+fn about(c: &Completion) -> About<'_> {
+    About {
+        task: c.task.as_deref(),
+        attempt: c.lease.attempt,
+        started_at: c.started_at,
+        dead_reason: None,
     }
 }

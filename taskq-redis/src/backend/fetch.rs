@@ -11,12 +11,13 @@ use redis::aio::MultiplexedConnection;
 use redis::Value;
 use taskq::backend::{Completion, FetchRequest};
 use taskq::{
-    BackendError, Delivery, Envelope, FailureKind, Lease, Outcome, TaskFailure, Timestamp,
+    BackendError, DeadLetterReason, Delivery, Envelope, FailureKind, Lease, Outcome, TaskFailure,
+    Timestamp,
 };
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::values::{expiry, int, ms, rendered, text};
+use super::values::{expiry, int, ms, rendered, text, About};
 use super::{lock, Inner};
 use crate::codec;
 use crate::conn::{self, corrupt, BACKEND};
@@ -223,6 +224,8 @@ impl Inner {
                             outcome: Outcome::Failure(failure),
                             result_ttl: env.result_ttl(),
                             reply_to: env.reply_to.clone(),
+                            task: Some(env.task.clone().into()),
+                            started_at: None,
                         });
                     } else {
                         deliveries.push(Delivery::new(env));
@@ -321,7 +324,16 @@ impl Inner {
     ) -> Result<(), BackendError> {
         tracing::warn!(%queue, %id, %detail, "dead-lettering a malformed message");
         let k = self.keys(queue);
-        let (stored, entry) = rendered(id, &Outcome::Failure(codec::malformed_failure(detail)))?;
+        let about = About {
+            attempt,
+            dead_reason: Some(DeadLetterReason::MalformedMessage),
+            ..About::default()
+        };
+        let (stored, entry) = rendered(
+            id,
+            &Outcome::Failure(codec::malformed_failure(detail)),
+            &about,
+        )?;
         let mut inv = scripts::BURY.prepare_invoke();
         k.dead_letter_keys(&mut inv);
         inv.arg(id)

@@ -7,7 +7,7 @@ use std::time::Duration;
 use taskq::backend::LeaseStatus;
 use taskq::{BackendError, DeadLetterReason, Lease, Outcome, Payload, TaskFailure, Timestamp};
 
-use super::values::{encode_error, expiry, rendered};
+use super::values::{encode_error, expiry, rendered, About};
 use super::{Inner, CHUNK};
 use crate::codec;
 use crate::scripts;
@@ -65,7 +65,12 @@ impl Inner {
         let id = lease.id.to_string();
         let head = codec::dead_letter_head(lease.id, &lease.queue, reason, &failure.message)
             .map_err(|e| encode_error("a dead letter", e))?;
-        let (stored, entry) = rendered(&id, &Outcome::Failure(failure.clone()))?;
+        let about = About {
+            attempt: lease.attempt,
+            dead_reason: Some(reason),
+            ..About::default()
+        };
+        let (stored, entry) = rendered(&id, &Outcome::Failure(failure.clone()), &about)?;
         let mut inv = scripts::DEAD_LETTER.prepare_invoke();
         k.dead_letter_keys(&mut inv);
         inv.arg(&id)

@@ -41,7 +41,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use redis::aio::MultiplexedConnection;
 use redis::{FromRedisValue, ScriptInvocation};
-use taskq::backend::{Backend, CancelOutcome, Completion, FetchRequest, LeaseStatus, QueueStats};
+use taskq::backend::{
+    Backend, CancelOutcome, Completion, DeadSelection, FetchRequest, LeaseStatus, QueueStats,
+};
 use taskq::{
     BackendError, DeadLetter, DeadLetterReason, Delivery, Envelope, Lease, Outcome, Payload,
     TaskFailure, TaskId, TaskRecord,
@@ -224,13 +226,19 @@ impl Backend for RedisBackend {
     async fn requeue_dead(
         &self,
         queue: &str,
-        ids: Option<&[TaskId]>,
+        select: &DeadSelection,
+        limit: usize,
     ) -> Result<usize, BackendError> {
-        self.inner.requeue_dead(queue, ids).await
+        self.inner.requeue_dead(queue, select, limit).await
     }
 
-    async fn purge_dead(&self, queue: &str) -> Result<usize, BackendError> {
-        self.inner.purge_dead(queue).await
+    async fn purge_dead(
+        &self,
+        queue: &str,
+        select: &DeadSelection,
+        limit: usize,
+    ) -> Result<usize, BackendError> {
+        self.inner.purge_dead(queue, select, limit).await
     }
 
     async fn incr_counter(&self, key: &str, by: i64, ttl: Duration) -> Result<i64, BackendError> {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use redis::Value;
-use taskq::{BackendError, Outcome, Timestamp};
+use taskq::{BackendError, DeadLetterReason, Outcome, Timestamp};
 
 use crate::conn::BACKEND;
 
@@ -33,15 +33,61 @@ pub(super) fn outcome_json(outcome: &Outcome) -> Result<String, BackendError> {
     serde_json::to_string(outcome).map_err(|e| encode_error("an outcome", e))
 }
 
-/// The outcome as stored (`{"outcome":..}`) and as announced (`{"id":..,"outcome":..}`),
-/// rendered here so the scripts only move strings.
-pub(super) fn rendered(id: &str, outcome: &Outcome) -> Result<(String, String), BackendError> {
+/// The outcome as stored (`{"outcome":..,<about>}`) and as announced
+/// (`{"id":..,"outcome":..}`), rendered here so the scripts only move strings.
+pub(super) fn rendered(
+    id: &str,
+    outcome: &Outcome,
+    about: &About<'_>,
+) -> Result<(String, String), BackendError> {
     let o = outcome_json(outcome)?;
     let id = serde_json::to_string(id).map_err(|e| encode_error("an id", e))?;
-    Ok((
-        format!("{{\"outcome\":{o}}}"),
-        format!("{{\"id\":{id},\"outcome\":{o}}}"),
-    ))
+    let mut stored = String::with_capacity(o.len() + 96);
+    stored.push_str("{\"outcome\":");
+    stored.push_str(&o);
+    about.push_to(&mut stored);
+    stored.push('}');
+    Ok((stored, format!("{{\"id\":{id},\"outcome\":{o}}}")))
+}
+
+/// What a stored result tells beside its outcome, for `inspect` once the message is gone: the
+/// task's name, the attempt that ended it, when it started and finished, why it was
+/// dead-lettered. (Its queue is the one whose `results` hash holds it.)
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct About<'a> {
+    pub(super) task: Option<&'a str>,
+    pub(super) attempt: u32,
+    pub(super) started_at: Option<Timestamp>,
+    pub(super) dead_reason: Option<DeadLetterReason>,
+}
+
+impl About<'_> {
+    /// Appends `,"task":..,"attempt":..,..,"finished_at":<now>` (the fields of
+    /// [`StoredResult`](crate::codec::StoredResult) after the outcome).
+    pub(super) fn push_to(&self, s: &mut String) {
+        use std::fmt::Write as _;
+        if let Some(task) = self.task {
+            s.push_str(",\"task\":");
+            // A task name is a Rust path or a plain string: JSON-escape it all the same.
+            match serde_json::to_string(task) {
+                Ok(t) => s.push_str(&t),
+                Err(_) => s.push_str("null"),
+            }
+        }
+        if self.attempt > 0 {
+            let _ = write!(s, ",\"attempt\":{}", self.attempt);
+        }
+        if let Some(at) = self.started_at {
+            let _ = write!(s, ",\"started_at\":{}", at.0);
+        }
+        if let Some(reason) = self.dead_reason {
+            if let Ok(r) = serde_json::to_string(&reason) {
+                s.push_str(",\"dead_reason\":");
+                s.push_str(&r);
+            }
+        }
+        let _ = write!(s, ",\"finished_at\":{}", Timestamp::now().0);
+    }
 }
 
 pub(super) fn int(v: &Value) -> Option<i64> {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use taskq::{BackendError, Envelope, Outcome, Payload, TaskId, Timestamp};
 
 use super::publish::Prepared;
-use super::values::{expiry, ms, rendered};
+use super::values::{expiry, ms, rendered, About};
 use super::{Inner, CHUNK};
 use crate::conn::corrupt;
 use crate::keys;
@@ -116,7 +116,7 @@ impl Inner {
             }
         };
         let reply = reply_to.or_else(|| ours.then(|| self.notifier.channel().to_owned()));
-        let (stored, entry) = rendered(&sid, &outcome)?;
+        let (stored, entry) = rendered(&sid, &outcome, &About::default())?;
         let k = self.keys(&queue);
         let mut inv = scripts::RESOLVE.prepare_invoke();
         inv.key(k.results())

@@ -196,7 +196,11 @@ impl Client {
         self.publish(envs).await
     }
 
-    async fn publish(&self, envs: Vec<Envelope>) -> Result<(), Error> {
+    #[cfg_attr(not(feature = "otel"), allow(unused_mut))]
+    async fn publish(&self, mut envs: Vec<Envelope>) -> Result<(), Error> {
+        // The sender's trace context, so the worker's run continues its trace.
+        #[cfg(feature = "otel")]
+        crate::telemetry::trace::inject(&mut envs);
         // Recorded before the publish, so that a network backend writes them with it.
         if events::wanted() {
             for env in &envs {

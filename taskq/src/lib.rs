@@ -57,6 +57,10 @@
 //!
 //! ## Crate features
 //! - `test-util`: the backend conformance suite, `taskq::conformance`.
+//! - `prometheus` (default): [`telemetry::install_prometheus`] and the worker's `/metrics`
+//!   endpoint (`TASKQ_METRICS_ADDR`).
+//! - `otel`: W3C trace context from producer to worker through `tracing-opentelemetry`
+//!   ([`telemetry`]).
 
 #![warn(missing_docs)]
 
@@ -73,6 +77,7 @@ pub mod registry;
 mod result;
 mod state;
 mod task;
+pub mod telemetry;
 pub mod worker;
 
 pub use client::{delay_many, Client, URL_ENV};
@@ -131,7 +136,9 @@ pub mod __private {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        match tokio::task::spawn_blocking(f).await {
+        // The run span goes along, so the task's own `tracing` events carry its fields.
+        let span = tracing::Span::current();
+        match tokio::task::spawn_blocking(move || span.in_scope(f)).await {
             Ok(r) => r,
             Err(e) => match e.try_into_panic() {
                 Ok(panic) => std::panic::resume_unwind(panic),

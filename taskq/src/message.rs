@@ -307,6 +307,11 @@ pub struct Envelope {
     pub reply_to: Option<String>,
     /// When the message was first enqueued.
     pub enqueued_at: Timestamp,
+    /// The W3C trace context of the span that sent it (`00-<trace id>-<span id>-<flags>`), so
+    /// the worker's run continues that trace (see [`crate::telemetry`]). Set by the client
+    /// with feature `otel`; a value set by hand is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 /// An id as a JSON string: a hyphenated UUID never needs escaping.
@@ -355,6 +360,7 @@ impl Envelope {
             continuation: None,
             reply_to: None,
             enqueued_at: Timestamp::now(),
+            traceparent: None,
         }
     }
 
@@ -392,6 +398,7 @@ impl Envelope {
             continuation,
             reply_to,
             enqueued_at,
+            traceparent,
         } = self;
         let mut num = itoa::Buffer::new();
         out.write_all(b"{\"id\":")?;
@@ -455,6 +462,10 @@ impl Envelope {
         }
         out.write_all(b",\"enqueued_at\":")?;
         out.write_all(num.format(enqueued_at.0).as_bytes())?;
+        if let Some(t) = traceparent {
+            out.write_all(b",\"traceparent\":")?;
+            serde_json::to_writer(&mut *out, t)?;
+        }
         out.write_all(b"}")
     }
 
@@ -669,7 +680,7 @@ mod tests {
     #[test]
     fn write_json_matches_serde() {
         let args = Payload::encode(&("quote \" back \\ nl \n tab \t", 1.5, [1, 2])).expect("args");
-        for mask in 0u32..(1 << 10) {
+        for mask in 0u32..(1 << 11) {
             let mut env = Envelope::new("t\"ask\u{1}é", "q\\ueue\u{7f}", args.clone());
             let on = |bit: u32| mask & (1 << bit) != 0;
             env.priority = if on(0) { 9 } else { 0 };
@@ -689,6 +700,8 @@ mod tests {
             env.parent_id = on(8).then(TaskId::new);
             env.continuation = on(9).then(|| Payload::encode(&["next", "\u{2028}"]).expect("c"));
             env.reply_to = on(3).then(|| "taskq:reply:\"x\"".to_owned());
+            env.traceparent = on(10)
+                .then(|| "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned());
             let mut fast = Vec::new();
             env.write_json(&mut fast).expect("write");
             let slow = serde_json::to_vec(&env).expect("serde");

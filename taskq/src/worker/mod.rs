@@ -304,6 +304,9 @@ pub struct WorkerBuilder {
     fetch_wait: Duration,
     heartbeat: Duration,
     shutdown: Option<BoxFuture<'static, ()>>,
+    log: Option<crate::telemetry::LogFormat>,
+    #[cfg(feature = "prometheus")]
+    metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl std::fmt::Debug for WorkerBuilder {
@@ -339,13 +342,17 @@ impl Worker {
             fetch_wait: Duration::from_secs(5),
             heartbeat: DEFAULT_HEARTBEAT_INTERVAL,
             shutdown: None,
+            log: None,
+            #[cfg(feature = "prometheus")]
+            metrics_addr: None,
         }
     }
 }
 
 impl WorkerBuilder {
-    /// Reads `TASKQ_QUEUES`, `TASKQ_CONCURRENCY` and `TASKQ_PREFETCH` (the client reads
-    /// `TASKQ_URL`).
+    /// Reads `TASKQ_QUEUES`, `TASKQ_CONCURRENCY`, `TASKQ_PREFETCH`, `TASKQ_LOG`
+    /// ([`log_format`](Self::log_format)) and `TASKQ_METRICS_ADDR`
+    /// ([`metrics_addr`](Self::metrics_addr)); the client reads `TASKQ_URL`.
     ///
     /// # Errors
     /// [`ConfigError::BadEnv`] for a value that does not parse.
@@ -380,7 +387,71 @@ impl WorkerBuilder {
                 expected: "a whole number (0 for no prefetch)",
             })?);
         }
+        if let Ok(f) = std::env::var(crate::telemetry::LOG_ENV) {
+            self.log = Some(f.parse().map_err(|_| ConfigError::BadEnv {
+                name: crate::telemetry::LOG_ENV,
+                value: f.clone(),
+                expected: "`json` or `text`",
+            })?);
+        }
+        if let Ok(a) = std::env::var(crate::telemetry::METRICS_ADDR_ENV) {
+            let a = a.trim();
+            if !a.is_empty() {
+                #[cfg(feature = "prometheus")]
+                {
+                    self.metrics_addr = Some(a.parse().map_err(|_| ConfigError::BadEnv {
+                        name: crate::telemetry::METRICS_ADDR_ENV,
+                        value: a.to_owned(),
+                        expected:
+                            "an IP address and port to serve /metrics on, such as `0.0.0.0:9464`",
+                    })?);
+                }
+                #[cfg(not(feature = "prometheus"))]
+                return Err(ConfigError::BadEnv {
+                    name: crate::telemetry::METRICS_ADDR_ENV,
+                    value: a.to_owned(),
+                    expected: "unset: this program was built without taskq's `prometheus` feature",
+                }
+                .into());
+            }
+        }
         Ok(self)
+    }
+
+    /// Installs a log subscriber writing this format when the worker starts, unless the
+    /// program has one ([`init_logs`](crate::telemetry::init_logs)). [`run`] does it with
+    /// `TASKQ_LOG`'s format (text unless `json`).
+    ///
+    /// ```
+    /// let builder = taskq::Worker::builder().log_format(taskq::telemetry::LogFormat::Json);
+    /// # let _ = builder;
+    /// ```
+    pub fn log_format(mut self, format: crate::telemetry::LogFormat) -> Self {
+        self.log = Some(format);
+        self
+    }
+
+    /// Serves the Prometheus metrics at `http://ADDR/metrics` while the worker runs (feature
+    /// `prometheus`; [`serve_prometheus`](crate::telemetry::serve_prometheus)); port 0 picks a
+    /// free port, which [`WorkerHandle::metrics_addr`] tells.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # #[taskq::task] async fn noop() {}
+    /// let worker = taskq::Worker::builder()
+    ///     .client(taskq::Client::memory())
+    ///     .metrics_addr("127.0.0.1:0".parse()?)
+    ///     .spawn()?;
+    /// assert!(worker.metrics_addr().is_some());
+    /// worker.shutdown().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "prometheus")]
+    pub fn metrics_addr(mut self, addr: std::net::SocketAddr) -> Self {
+        self.metrics_addr = Some(addr);
+        self
     }
 
     /// The client to fetch through (default: [`Client::global`]).
@@ -485,11 +556,28 @@ impl WorkerBuilder {
     /// Starts the worker on the current tokio runtime and returns a handle to stop it.
     ///
     /// # Errors
-    /// [`Error::Registry`] if two tasks share a name; [`ConfigError::NoQueues`].
+    /// [`Error::Registry`] if two tasks share a name; [`ConfigError::NoQueues`]; a
+    /// [`ConfigError::BadEnv`] naming `TASKQ_METRICS_ADDR` if its address cannot be served.
     pub fn spawn(self) -> Result<WorkerHandle, Error> {
         let (stop_tx, stop_rx) = watch::channel(Stop::No);
         let stop_tx = Arc::new(stop_tx);
         let mut prepared = self.prepare()?;
+        if let Some(format) = prepared.log {
+            crate::telemetry::init_logs(format);
+        }
+        #[cfg(feature = "prometheus")]
+        if let Some(addr) = prepared.metrics_addr {
+            let server = crate::telemetry::serve_prometheus(addr).map_err(|e| {
+                ConfigError::BadEnv {
+                    name: crate::telemetry::METRICS_ADDR_ENV,
+                    value: e.to_string(),
+                    expected: "a free address to serve /metrics on, such as `0.0.0.0:9464`, and no other `metrics` recorder in the program",
+                }
+            })?;
+            prepared.metrics_server = Some(server);
+        }
+        #[cfg(feature = "prometheus")]
+        let metrics_addr = prepared.metrics_server.as_ref().map(|s| s.local_addr());
         if let Some(signal) = prepared.shutdown.take() {
             let tx = stop_tx.clone();
             tokio::spawn(async move {
@@ -501,6 +589,8 @@ impl WorkerBuilder {
         Ok(WorkerHandle {
             stop: stop_tx,
             join,
+            #[cfg(feature = "prometheus")]
+            metrics_addr,
         })
     }
 
@@ -545,6 +635,11 @@ impl WorkerBuilder {
                 heartbeat: self.heartbeat,
             },
             shutdown: self.shutdown,
+            log: self.log,
+            #[cfg(feature = "prometheus")]
+            metrics_addr: self.metrics_addr,
+            #[cfg(feature = "prometheus")]
+            metrics_server: None,
         })
     }
 }
@@ -556,6 +651,12 @@ struct Prepared {
     queues: Vec<String>,
     settings: Settings,
     shutdown: Option<BoxFuture<'static, ()>>,
+    log: Option<crate::telemetry::LogFormat>,
+    #[cfg(feature = "prometheus")]
+    metrics_addr: Option<std::net::SocketAddr>,
+    /// Serves `/metrics` until the worker stops.
+    #[cfg(feature = "prometheus")]
+    metrics_server: Option<crate::telemetry::MetricsServer>,
 }
 
 fn raise(current: &mut Stop, to: Stop) -> bool {
@@ -582,9 +683,17 @@ struct Settings {
 pub struct WorkerHandle {
     stop: Arc<watch::Sender<Stop>>,
     join: JoinHandle<Result<WorkerReport, Error>>,
+    #[cfg(feature = "prometheus")]
+    metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl WorkerHandle {
+    /// Where the worker serves `/metrics`, if it does ([`WorkerBuilder::metrics_addr`]).
+    #[cfg(feature = "prometheus")]
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics_addr
+    }
+
     /// Asks the worker to stop, warm or cold; does not wait.
     pub fn signal(&self, stop: Stop) {
         self.stop.send_if_modified(|s| raise(s, stop));
@@ -624,6 +733,11 @@ impl WorkerHandle {
 /// (`TASKQ_URL`, `TASKQ_QUEUES`, `TASKQ_CONCURRENCY`, `TASKQ_PREFETCH`), until Ctrl-C or SIGTERM.
 /// The first signal begins a warm shutdown; a second one makes it cold.
 ///
+/// It logs to standard error, human-readable or one JSON object per line with `TASKQ_LOG=json`,
+/// filtered by `RUST_LOG` (unless the program installed a `tracing` subscriber of its own), and
+/// serves Prometheus metrics at `/metrics` when `TASKQ_METRICS_ADDR` is set (feature
+/// `prometheus`, on by default). See [`crate::telemetry`].
+///
 /// ```no_run
 /// #[tokio::main]
 /// async fn main() -> Result<(), taskq::Error> {
@@ -635,11 +749,13 @@ impl WorkerHandle {
 /// # Errors
 /// A configuration error, a duplicate task name, or a backend that cannot be reached at start.
 pub async fn run() -> Result<WorkerReport, Error> {
+    let mut builder = Worker::builder().from_env()?;
+    let format = builder.log.unwrap_or_default();
+    builder.log = Some(format);
+    // Before connecting, so that a backend that cannot be reached is logged too.
+    crate::telemetry::init_logs(format);
     let client = Client::global().await?;
-    let handle = Worker::builder()
-        .from_env()?
-        .client(client.clone())
-        .spawn()?;
+    let handle = builder.client(client.clone()).spawn()?;
     let stop = handle.stop.clone();
     tokio::spawn(async move {
         for level in [Stop::Warm, Stop::Cold] {
@@ -684,6 +800,7 @@ async fn run_worker(
         settings,
         ..
     } = prepared;
+    // The rest of `prepared` (the `/metrics` server among it) lives until the worker stops.
     let client = match client {
         Some(c) => c,
         None => Client::global().await?,
@@ -741,6 +858,25 @@ async fn run_worker(
         settings.heartbeat,
         heartbeat_stop.clone(),
     ));
+    crate::telemetry::metrics::worker_up(true);
+    let sampler_stop = CancellationToken::new();
+    let sampler = {
+        // Weak: the acker stops only when every strong reference to `shared` is gone.
+        let weak = Arc::downgrade(&shared);
+        let concurrency = settings.concurrency;
+        tokio::spawn(crate::telemetry::metrics::sample(
+            backend.clone(),
+            queues.clone(),
+            move || {
+                let free = weak.upgrade().map_or(concurrency, |s| {
+                    s.slots.lock().unwrap_or_else(|e| e.into_inner()).free
+                });
+                let idle = free.min(concurrency);
+                (concurrency - idle, idle)
+            },
+            sampler_stop.clone(),
+        ))
+    };
 
     // Room for the tasks this worker holds: running, or fetched ahead and waiting for a slot.
     let room = Arc::new(Semaphore::new(settings.concurrency + settings.prefetch));
@@ -791,10 +927,14 @@ async fn run_worker(
         };
         let deliveries = match fetched {
             Ok(d) => {
+                if failures > 0 {
+                    crate::telemetry::record_backend_reconnect();
+                }
                 failures = 0;
                 d
             }
             Err(e) => {
+                crate::telemetry::record_backend_error("fetch");
                 failures = failures.saturating_add(1);
                 let pause = reconnect_delay(failures);
                 tracing::warn!(error = %e, retry_in = ?pause, "fetch failed");
@@ -848,6 +988,9 @@ async fn run_worker(
     }
     extender_stop.cancel();
     let _ = extender.await;
+    sampler_stop.cancel();
+    let _ = sampler.await;
+    crate::telemetry::metrics::worker_up(false);
     heartbeat_stop.cancel();
     let _ = tokio::time::timeout(HAND_BACK_WAIT, heartbeat).await;
     let report = shared.counters.report();
@@ -997,6 +1140,7 @@ async fn acker(
             match backend.complete(&batch).await {
                 Ok(_) => break,
                 Err(e) => {
+                    crate::telemetry::record_backend_error("complete");
                     failures += 1;
                     // The leases keep the tasks safe: if we never get through, they are
                     // redelivered after the lease expires.
@@ -1042,11 +1186,23 @@ async fn extender(shared: Arc<Shared>, lease: Duration, stop: CancellationToken)
                         _ => Interrupt::LeaseLost,
                     };
                     if let Some(r) = running.get(&lease.id).filter(|r| r.lease == *lease) {
+                        // Counted once: a sync task that cannot stop stays here for a while.
+                        let first = match &r.ctx {
+                            Some(ctx) => ctx.interrupted() == 0,
+                            None => r.held_interrupt.load(Ordering::SeqCst) == 0,
+                        };
+                        if first && why == Interrupt::LeaseLost {
+                            let task = r.task.as_deref().unwrap_or("unknown");
+                            crate::telemetry::metrics::lease_lost(task, &lease.queue);
+                        }
                         interrupt(r, why);
                     }
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "extending leases failed"),
+            Err(e) => {
+                crate::telemetry::record_backend_error("extend");
+                tracing::warn!(error = %e, "extending leases failed")
+            }
         }
     }
 }

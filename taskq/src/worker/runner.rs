@@ -558,14 +558,20 @@ async fn attempt(
     ctx: &Context,
     task: futures_util::future::BoxFuture<'static, Result<crate::message::Payload, TaskFailure>>,
 ) -> Ending {
+    // A root span: a run belongs to the trace its message names, not to the worker's.
     let span = tracing::info_span!(
+        parent: None,
         "task",
         task_id = %env.id,
         task = %env.task,
         queue = %env.queue,
         attempt = env.attempt,
         worker_id = &*shared.worker_id,
+        trace_id = tracing::field::Empty,
     );
+    crate::telemetry::trace::attach(&span, env);
+    let _running = crate::telemetry::metrics::running(&env.task, &env.queue);
+    let clock = std::time::Instant::now();
     let timeout = env.timeout();
     let attempt = async {
         let caught = AssertUnwindSafe(ctx.clone().scope(task)).catch_unwind();
@@ -586,10 +592,35 @@ async fn attempt(
             Err(panic) => Err(TaskFailure::new(FailureKind::Panic, panic_message(&*panic))),
         }
     }
-    .instrument(span);
-    match ctx.interruptible(attempt).await {
+    .instrument(span.clone());
+    let ending = match ctx.interruptible(attempt).await {
         Ok(r) => Ending::Finished(r),
         Err(code) => Ending::Interrupted(Interrupt::from_code(code).unwrap_or(Interrupt::Shutdown)),
+    };
+    span.in_scope(|| log_ending(&ending, clock.elapsed()));
+    ending
+}
+
+/// The line that ends an attempt, inside its span (so it carries the task's fields).
+fn log_ending(ending: &Ending, ran: Duration) {
+    let duration_ms = u64::try_from(ran.as_millis()).unwrap_or(u64::MAX);
+    match ending {
+        Ending::Finished(Ok(_)) => {
+            tracing::info!(duration_ms, outcome = "succeeded", "task succeeded")
+        }
+        Ending::Finished(Err(f)) => tracing::warn!(
+            duration_ms,
+            outcome = "failed",
+            kind = %f.kind,
+            error = %f.message,
+            "task attempt failed"
+        ),
+        Ending::Interrupted(why) => tracing::info!(
+            duration_ms,
+            outcome = "interrupted",
+            reason = ?why,
+            "task stopped"
+        ),
     }
 }
 

@@ -125,6 +125,17 @@ pub(crate) fn queues_key(prefix: &str) -> String {
     format!("{prefix}:queues")
 }
 
+/// Hash: worker id → its last heartbeat (JSON). Beside it, [`worker_deadlines_key`].
+pub(crate) fn workers_key(prefix: &str) -> String {
+    format!("{{{prefix}:~workers}}:info")
+}
+
+/// Sorted set: worker id by the time its heartbeat runs out (ms). A worker is live while its
+/// deadline is ahead; heartbeats delete the entries (and infos) whose deadline passed.
+pub(crate) fn worker_deadlines_key(prefix: &str) -> String {
+    format!("{{{prefix}:~workers}}:deadline")
+}
+
 /// A workflow join (first value per slot).
 pub(crate) fn join_key(prefix: &str, key: &str) -> String {
     format!("{prefix}:join:{{{key}}}")

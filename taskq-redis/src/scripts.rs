@@ -37,12 +37,16 @@ scripts! {
     CANCEL = "cancel.lua";
     /// Fenced progress report.
     PROGRESS = "progress.lua";
+    /// A queue's waiting messages deleted, each resolved as cancelled.
+    PURGE = "purge.lua";
     /// Dead letters back to ready.
     REQUEUE = "requeue.lua";
     /// Dead letters deleted.
     PURGE_DEAD = "purge_dead.lua";
     /// A foreign waiter's registration.
     WATCH = "watch.lua";
+    /// A worker's heartbeat, and the registry's clean-up.
+    HEARTBEAT = "heartbeat.lua";
     /// Publish unless published within a TTL (workflows).
     PUBLISH_ONCE = "publish_once.lua";
     /// First write wins per slot; all values once complete (chords, fan-in).

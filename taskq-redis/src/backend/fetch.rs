@@ -135,7 +135,8 @@ impl Inner {
             inv.key(k.results())
                 .key(k.expiry())
                 .key(k.attempt())
-                .key(k.denv());
+                .key(k.denv())
+                .key(k.paused());
         }
         let check_timers = {
             let mut last = lock(&self.timers_checked);

@@ -14,7 +14,11 @@
 //!  results.rs    a task's record, waiting for its outcome
 //!  dead.rs       dead letters: list, requeue, purge
 //!  workflow.rs   publish once, joins, resolve, counters
+//!  inspect.rs    the queues, a queue's tasks by state, one task's full record
+//!  purge.rs      purge a queue's waiting messages
+//!  pause.rs      pause and resume a queue fleet-wide
 //!  stats.rs      counts per queue
+//!  workers.rs    the worker registry: heartbeats, the live workers
 //!  lookup.rs     finding a task's queue by its id
 //!  values.rs     values as the scripts take and give them
 //! ```
@@ -24,12 +28,16 @@ mod complete;
 mod connect;
 mod dead;
 mod fetch;
+mod inspect;
 mod lease;
 mod lookup;
+mod pause;
 mod publish;
+mod purge;
 mod results;
 mod stats;
 mod values;
+mod workers;
 mod workflow;
 
 pub use connect::RedisBackendBuilder;
@@ -42,7 +50,8 @@ use async_trait::async_trait;
 use redis::aio::MultiplexedConnection;
 use redis::{FromRedisValue, ScriptInvocation};
 use taskq::backend::{
-    Backend, CancelOutcome, Completion, DeadSelection, FetchRequest, LeaseStatus, QueueStats,
+    Backend, CancelOutcome, Completion, DeadSelection, FetchRequest, LeaseStatus, ListState, Page,
+    QueueStats, TaskDetail, TaskSummary, WorkerInfo,
 };
 use taskq::{
     BackendError, DeadLetter, DeadLetterReason, Delivery, Envelope, Lease, Outcome, Payload,
@@ -276,5 +285,47 @@ impl Backend for RedisBackend {
 
     async fn queue_stats(&self, queue: &str) -> Result<QueueStats, BackendError> {
         self.inner.queue_stats(queue).await
+    }
+
+    async fn pause_queue(&self, queue: &str) -> Result<(), BackendError> {
+        self.inner.pause_queue(queue).await
+    }
+
+    async fn resume_queue(&self, queue: &str) -> Result<(), BackendError> {
+        self.inner.resume_queue(queue).await
+    }
+
+    async fn heartbeat(&self, worker: &WorkerInfo, ttl: Duration) -> Result<(), BackendError> {
+        self.inner.heartbeat(worker, ttl).await
+    }
+
+    async fn remove_worker(&self, id: &str) -> Result<(), BackendError> {
+        self.inner.remove_worker(id).await
+    }
+
+    async fn workers(&self) -> Result<Vec<WorkerInfo>, BackendError> {
+        self.inner.workers().await
+    }
+
+    async fn queues(&self) -> Result<Vec<String>, BackendError> {
+        self.inner.queues().await
+    }
+
+    async fn list_tasks(
+        &self,
+        queue: &str,
+        state: ListState,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<TaskSummary>, BackendError> {
+        self.inner.list_tasks(queue, state, cursor, limit).await
+    }
+
+    async fn inspect(&self, id: TaskId) -> Result<Option<TaskDetail>, BackendError> {
+        self.inner.inspect(id).await
+    }
+
+    async fn purge_queue(&self, queue: &str) -> Result<usize, BackendError> {
+        self.inner.purge_queue(queue).await
     }
 }

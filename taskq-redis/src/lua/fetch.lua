@@ -3,12 +3,13 @@
 -- them. A reclaimed lease counts as a delivery that is over (attempt hash + 1); a fetch only
 -- reads the count.
 --
--- KEYS, 19 per queue: env, lease, delayed, wake, dead, r0 .. r9, results, expiry, attempt,
---       denv
+-- KEYS, 20 per queue: env, lease, delayed, wake, dead, r0 .. r9, results, expiry, attempt,
+--       denv, paused
 -- ARGV: max, lease_ms, number of queues, now (ms, the caller's wall clock), check timers (0/1)
 --
 -- The timer pass costs three calls per queue; a busy worker asks for it only every few
--- milliseconds, and a fetch that finds nothing ready always does it.
+-- milliseconds, and a fetch that finds nothing ready always does it. A paused queue is left
+-- out of everything (its timers wait too: nothing of it is due for a worker until resumed).
 -- Returns {next_wake_ms (-1: none; only when nothing was leased), popped, (queue index, id,
 -- deliveries over before this one) ...}
 local max = tonumber(ARGV[1])
@@ -16,7 +17,7 @@ local lease_ms = tonumber(ARGV[2])
 local nq = tonumber(ARGV[3])
 local now = tonumber(ARGV[4])
 local check = ARGV[5] == '1'
-local S = 19
+local S = 20
 
 local function k(q, i) return KEYS[(q - 1) * S + i] end
 local function rk(q, p) return KEYS[(q - 1) * S + 6 + p] end
@@ -26,6 +27,12 @@ local function bury_raw(q, id, raw)
   local shown = ''
   if is_uuid(id) then shown = id end
   redis.call('RPUSH', k(q, 5), 'R|' .. now .. '|' .. shown .. '|' .. raw)
+end
+
+-- The queues not paused, in order.
+local open = {}
+for q = 1, nq do
+  if redis.call('EXISTS', k(q, 20)) == 0 then open[#open + 1] = q end
 end
 
 local function push_ids(q, ids, front)
@@ -55,7 +62,7 @@ local function push_ids(q, ids, front)
 end
 
 local function timers()
-  for q = 1, nq do
+  for _, q in ipairs(open) do
     local expired = redis.call('ZRANGEBYSCORE', k(q, 2), '-inf', now, 'LIMIT', 0, 1000)
     if #expired > 0 then
       redis.call('ZREM', k(q, 2), unpack(expired))
@@ -124,10 +131,10 @@ local function timers()
 end
 
 -- Pop: LMPOP takes from the first non-empty list, in priority order across the queues.
-local args = { 'LMPOP', nq * 10 }
+local args = { 'LMPOP', #open * 10 }
 local owner = {}
 for p = 9, 0, -1 do
-  for q = 1, nq do
+  for _, q in ipairs(open) do
     local key = rk(q, p)
     args[#args + 1] = key
     owner[key] = q
@@ -140,6 +147,7 @@ local popped = {}
 for q = 1, nq do popped[q] = false end
 local total = 0
 local function pop()
+  if #open == 0 then return end
   local need = max - total
   while need > 0 do
     args[#args] = need
@@ -222,7 +230,7 @@ end
 
 if max > 0 and total == max then
   -- More may be ready: pass the wake-up on to another idle worker.
-  for q = 1, nq do
+  for _, q in ipairs(open) do
     local ready = {}
     for p = 0, 9 do ready[#ready + 1] = rk(q, p) end
     if redis.call('EXISTS', unpack(ready)) > 0 then wake(k(q, 4)) end
@@ -233,7 +241,7 @@ if no == 2 then
   -- Nothing leased: say when the earliest delayed message or lease is due, so an idle worker
   -- blocks exactly until then.
   local nxt = -1
-  for q = 1, nq do
+  for _, q in ipairs(open) do
     for _, zk in ipairs({ k(q, 2), k(q, 3) }) do
       local f = redis.call('ZRANGE', zk, 0, 0, 'WITHSCORES')
       if f[2] then

@@ -90,6 +90,8 @@ pub fn init_logs(format: LogFormat) -> bool {
             .with(
                 tracing_subscriber::fmt::layer()
                     .with_writer(std::io::stderr)
+                    // Colours for a terminal only, never in a file or a log collector.
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                     .with_filter(filter),
             )
             .try_init(),

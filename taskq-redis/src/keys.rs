@@ -82,6 +82,11 @@ impl QueueKeys {
     pub(crate) fn paused(&self) -> String {
         self.key("paused")
     }
+    /// Stream: the queue's event log, capped (`XADD .. MAXLEN ~`); one entry per write, its
+    /// field `e` the events of that write, one JSON object a line.
+    pub(crate) fn events(&self) -> String {
+        self.key("events")
+    }
     /// String with a TTL: `id` went through `publish_once`.
     pub(crate) fn once(&self, id: &str) -> String {
         self.key(&format!("once:{id}"))

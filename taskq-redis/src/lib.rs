@@ -134,7 +134,10 @@ pub mod testing;
 
 use std::sync::Arc;
 
-pub use backend::{RedisBackend, RedisBackendBuilder, DEFAULT_PREFIX, DEFAULT_RECONNECT_TIMEOUT};
+pub use backend::{
+    RedisBackend, RedisBackendBuilder, DEFAULT_EVENT_LOG_ENTRIES, DEFAULT_PREFIX,
+    DEFAULT_RECONNECT_TIMEOUT,
+};
 
 taskq::__private::inventory::submit! {
     taskq::backend::BackendFactory {

@@ -23,7 +23,7 @@ impl Inner {
         for (queue, idx) in groups {
             let k = self.keys(queue);
             for chunk in idx.chunks(CHUNK) {
-                if self.complete_fast(&k, batch, chunk).await? {
+                if self.complete_fast(queue, &k, batch, chunk).await? {
                     for &i in chunk {
                         accepted[i] = true;
                     }
@@ -42,6 +42,7 @@ impl Inner {
                         .arg(entry)
                         .arg(c.reply_to.as_deref().unwrap_or(""));
                 }
+                self.events_to_script(&mut inv, &k, queue);
                 let oks: Vec<i64> = self.eval(&inv).await?;
                 for (&i, ok) in chunk.iter().zip(oks) {
                     accepted[i] = ok == 1;
@@ -55,6 +56,7 @@ impl Inner {
     /// not current, a revocation, progress or foreign waiter pending, an id twice).
     async fn complete_fast(
         &self,
+        queue: &str,
         k: &keys::QueueKeys,
         batch: &[Completion],
         chunk: &[usize],
@@ -140,6 +142,7 @@ impl Inner {
             message.push(']');
             inv.arg(chan).arg(message);
         }
+        self.events_to_script(&mut inv, k, queue);
         let n: i64 = self.eval(&inv).await?;
         Ok(n >= 0)
     }

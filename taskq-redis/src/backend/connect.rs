@@ -2,14 +2,18 @@
 //! accessors of a connected [`RedisBackend`].
 
 use std::collections::HashSet;
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use taskq::BackendError;
 
+use super::events::EventBuffer;
 use super::lookup::IdCache;
 use super::publish::PublishQueue;
-use super::{Inner, RedisBackend, DEFAULT_PREFIX, DEFAULT_RECONNECT_TIMEOUT};
+use super::{
+    Inner, RedisBackend, DEFAULT_EVENT_LOG_ENTRIES, DEFAULT_PREFIX, DEFAULT_RECONNECT_TIMEOUT,
+};
 use crate::conn::{self, BACKEND};
 use crate::keys;
 use crate::notify::Notifier;
@@ -21,6 +25,7 @@ pub struct RedisBackendBuilder {
     url: String,
     prefix: Option<String>,
     patience: Duration,
+    event_cap: usize,
 }
 
 impl RedisBackendBuilder {
@@ -35,6 +40,20 @@ impl RedisBackendBuilder {
     /// [`BackendError::Unavailable`] (default 30 s).
     pub fn reconnect_timeout(mut self, timeout: Duration) -> Self {
         self.patience = timeout;
+        self
+    }
+
+    /// How many entries each queue's event stream keeps (default
+    /// [`DEFAULT_EVENT_LOG_ENTRIES`]); an entry holds the events of one write, up to 32, so a
+    /// queue keeps at least that many events, and more when busy. The oldest go first
+    /// (`XADD .. MAXLEN ~`, which trims whole stream nodes: a few more may stay).
+    ///
+    /// ```
+    /// let builder = taskq_redis::RedisBackend::builder("redis://127.0.0.1/0").event_log_entries(50_000);
+    /// # let _ = builder;
+    /// ```
+    pub fn event_log_entries(mut self, entries: usize) -> Self {
+        self.event_cap = entries.max(1);
         self
     }
 
@@ -114,6 +133,10 @@ impl RedisBackendBuilder {
                 ids: Mutex::new(IdCache::default()),
                 publisher: Mutex::new(PublishQueue::default()),
                 timers_checked: Mutex::new(None),
+                events: Mutex::new(EventBuffer::default()),
+                buffered: AtomicUsize::new(0),
+                event_cap: self.event_cap,
+                event_readers: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -149,6 +172,7 @@ impl RedisBackend {
             url: url.into(),
             prefix: None,
             patience: DEFAULT_RECONNECT_TIMEOUT,
+            event_cap: DEFAULT_EVENT_LOG_ENTRIES,
         }
     }
 

@@ -24,6 +24,7 @@ impl Inner {
             .arg(lease.id.to_string())
             .arg(lease.attempt)
             .arg(Timestamp::now().after(delay).as_millis());
+        self.events_to_script(&mut inv, &k, &lease.queue);
         Ok(self.eval::<i64>(&inv).await? == 1)
     }
 
@@ -80,6 +81,7 @@ impl Inner {
             .arg(entry)
             .arg(reply_to.as_deref().unwrap_or(""))
             .arg(head);
+        self.events_to_script(&mut inv, &k, &lease.queue);
         Ok(self.eval::<i64>(&inv).await? == 1)
     }
 

@@ -18,6 +18,7 @@
 //!  purge.rs      purge a queue's waiting messages
 //!  pause.rs      pause and resume a queue fleet-wide
 //!  stats.rs      counts per queue
+//!  events.rs     the event log: buffered events ride with the next write; reading, following
 //!  workers.rs    the worker registry: heartbeats, the live workers
 //!  lookup.rs     finding a task's queue by its id
 //!  values.rs     values as the scripts take and give them
@@ -27,6 +28,7 @@ mod cancel;
 mod complete;
 mod connect;
 mod dead;
+mod events;
 mod fetch;
 mod inspect;
 mod lease;
@@ -43,6 +45,7 @@ mod workflow;
 pub use connect::RedisBackendBuilder;
 
 use std::collections::HashSet;
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -53,6 +56,7 @@ use taskq::backend::{
     Backend, CancelOutcome, Completion, DeadSelection, FetchRequest, LeaseStatus, ListState, Page,
     QueueStats, TaskDetail, TaskSummary, WorkerInfo,
 };
+use taskq::events::{Event, EventCursor, EventRead, StoredEvent};
 use taskq::{
     BackendError, DeadLetter, DeadLetterReason, Delivery, Envelope, Lease, Outcome, Payload,
     TaskFailure, TaskId, TaskRecord,
@@ -63,6 +67,7 @@ use crate::conn::{self, BACKEND};
 use crate::keys::QueueKeys;
 use crate::notify::Notifier;
 
+use events::EventBuffer;
 use lookup::IdCache;
 use publish::PublishQueue;
 
@@ -71,6 +76,10 @@ pub const DEFAULT_PREFIX: &str = "taskq";
 
 /// How long commands keep retrying through a connection loss unless configured.
 pub const DEFAULT_RECONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Entries a queue's event stream keeps unless configured (each the events of one write, up to
+/// 32).
+pub const DEFAULT_EVENT_LOG_ENTRIES: usize = 10_000;
 
 /// Most items per script call (Lua's `unpack` has a limit of about 8,000 values).
 const CHUNK: usize = 500;
@@ -116,6 +125,13 @@ struct Inner {
     ids: Mutex<IdCache>,
     publisher: Mutex<PublishQueue>,
     timers_checked: Mutex<Option<Instant>>,
+    events: Mutex<EventBuffer>,
+    /// How many events wait in `events` (read without the lock on every write).
+    buffered: AtomicUsize,
+    /// Entries each queue's event stream keeps (`XADD .. MAXLEN ~`).
+    event_cap: usize,
+    /// Idle connections for blocking event reads.
+    event_readers: Mutex<Vec<MultiplexedConnection>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -327,5 +343,17 @@ impl Backend for RedisBackend {
 
     async fn purge_queue(&self, queue: &str) -> Result<usize, BackendError> {
         self.inner.purge_queue(queue).await
+    }
+
+    fn append_event(&self, event: Event) {
+        self.inner.append_event(event);
+    }
+
+    async fn read_events(&self, read: EventRead<'_>) -> Result<Vec<StoredEvent>, BackendError> {
+        self.inner.read_events(read).await
+    }
+
+    async fn events_now(&self, queues: &[String]) -> Result<EventCursor, BackendError> {
+        self.inner.events_now(queues).await
     }
 }

@@ -211,6 +211,8 @@ impl Inner {
         }
         for (queue, items) in &groups {
             let k = self.keys(queue);
+            // Its enqueue events first: in the log before any worker can start the task.
+            self.events_to_pipe(&mut pipe, &k, queue);
             // Messages not due yet wait in `denv`; the fetch moves them to `env` when due.
             for (due, key) in [(false, k.env()), (true, k.denv())] {
                 let (mut count, mut bytes) = (0, 0);

@@ -34,6 +34,8 @@ impl Inner {
     }
 
     pub(super) async fn remove_worker(&self, id: &str) -> Result<(), BackendError> {
+        // A worker going away writes what it recorded last before it leaves.
+        self.flush_events().await;
         let mut pipe = redis::pipe();
         pipe.atomic()
             .cmd("HDEL")

@@ -1,0 +1,446 @@
+//! The event log: a capped stream per queue (`{prefix:queue}:events`), written with no round
+//! trip of its own.
+//!
+//! ```text
+//!  append_event ──► buffer (per queue, in order) ──► taken by the next write to that queue:
+//!                        │                             publish's MULTI (XADD before the message)
+//!                        │                             publish_once / complete / complete_fast /
+//!                        │                             retry / dead_letter scripts (XADD first)
+//!                        └── nothing written within 5 ms: a flush task writes them alone
+//!
+//!  one stream entry per write and queue (up to 32 events, one JSON object a line, field `e`),
+//!  XADD .. MAXLEN ~ 10,000 entries; an event's position is `<entry id>.<line>`
+//!
+//!  read_events: XRANGE from each cursor's entry (lines up to its own skipped), then, if
+//!  nothing came, XREAD BLOCK on a dedicated connection: woken by the XADD itself
+//! ```
+//!
+//! An entry per write rather than per event: an `XADD` costs the server about what five `SET`s
+//! do, so one per event would cost more than the rest of the task (see `tests/cost.rs`).
+//!
+//! Order: a buffer is taken and its write sent in one synchronous step (no await between), and
+//! the shared connection keeps the order of what is sent on it, so events of one process reach
+//! their stream in the order they were recorded. An enqueue is recorded before its publish and
+//! written with it (or before), so no other process can start the task before its `enqueued`
+//! is in the log. A write retried after a connection loss may reorder or repeat the events it
+//! carried.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::{ScriptInvocation, Value};
+use taskq::events::{Event, EventCursor, EventRead, StoredEvent};
+use taskq::BackendError;
+
+use super::values::{ms, text};
+use super::{lock, Inner};
+use crate::conn::{self, command_error};
+use crate::keys::QueueKeys;
+
+/// Events per stream entry at most (a write carrying more adds several entries).
+const PER_ENTRY: usize = 32;
+
+/// How long an event waits for a write to ride with before a flush writes it alone.
+const LINGER: Duration = Duration::from_millis(5);
+
+/// Events kept in memory at most while they cannot be written (Redis down): the oldest go.
+const MAX_BUFFERED: usize = 100_000;
+
+/// Idle connections kept for blocking reads.
+const READERS_KEPT: usize = 4;
+
+/// Events waiting for a write, per queue, in the order they were recorded (one JSON each).
+#[derive(Default)]
+pub(super) struct EventBuffer {
+    by_queue: HashMap<String, Vec<String>>,
+    count: usize,
+    flush_scheduled: bool,
+    dropped: u64,
+}
+
+/// The stream entries one write adds for one queue: each the events joined by newlines.
+pub(super) struct Entries(Vec<String>);
+
+/// A position: the entry's stream id, and the line within the entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Position {
+    ms: u64,
+    seq: u64,
+    line: u32,
+}
+
+impl Position {
+    /// Before everything.
+    const START: Position = Position {
+        ms: 0,
+        seq: 0,
+        line: 0,
+    };
+
+    fn parse(s: &str) -> Option<Self> {
+        let (id, line) = s.split_once('.')?;
+        let (ms, seq) = parse_id(id)?;
+        Some(Self {
+            ms,
+            seq,
+            line: line.parse().ok()?,
+        })
+    }
+
+    fn id(&self) -> String {
+        format!("{}-{}", self.ms, self.seq)
+    }
+
+    fn text(&self) -> String {
+        format!("{}-{}.{}", self.ms, self.seq, self.line)
+    }
+}
+
+fn parse_id(id: &str) -> Option<(u64, u64)> {
+    let (ms, seq) = id.split_once('-')?;
+    Some((ms.parse().ok()?, seq.parse().ok()?))
+}
+
+/// Where a cursor stands in `queue` (a position that does not parse reads from the start).
+fn position_of(cursor: &EventCursor, queue: &str) -> Option<Position> {
+    cursor.position(queue).and_then(Position::parse)
+}
+
+impl Entries {
+    fn of(events: Vec<String>) -> Self {
+        Self(events.chunks(PER_ENTRY).map(|c| c.join("\n")).collect())
+    }
+}
+
+impl Inner {
+    /// Buffers an event for the next write to its queue, and makes sure a flush follows if
+    /// none comes.
+    pub(super) fn append_event(self: &Arc<Self>, event: Event) {
+        let json = match serde_json::to_string(&event) {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::debug!(error = %e, "an event does not encode; dropped");
+                return;
+            }
+        };
+        let spawn_flush = {
+            let mut buf = lock(&self.events);
+            let q = match buf.by_queue.get_mut(event.queue.as_ref()) {
+                Some(q) => q,
+                None => buf.by_queue.entry(event.queue.into_owned()).or_default(),
+            };
+            q.push(json);
+            if q.len() > MAX_BUFFERED {
+                q.remove(0);
+                buf.dropped += 1;
+                if buf.dropped.is_power_of_two() {
+                    tracing::warn!(
+                        dropped = buf.dropped,
+                        "events cannot be written (is Redis down?); dropping the oldest"
+                    );
+                }
+            } else {
+                buf.count += 1;
+            }
+            self.buffered.store(buf.count, Ordering::Relaxed);
+            !std::mem::replace(&mut buf.flush_scheduled, true)
+        };
+        if spawn_flush {
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => {
+                    let inner = self.clone();
+                    rt.spawn(async move {
+                        tokio::time::sleep(LINGER).await;
+                        lock(&inner.events).flush_scheduled = false;
+                        inner.flush_events().await;
+                    });
+                }
+                // Outside a runtime: the next write takes them.
+                Err(_) => lock(&self.events).flush_scheduled = false,
+            }
+        }
+    }
+
+    /// Takes `queue`'s buffered events, as stream entries.
+    pub(super) fn take_events(&self, queue: &str) -> Entries {
+        if self.buffered.load(Ordering::Relaxed) == 0 {
+            return Entries(Vec::new());
+        }
+        let mut buf = lock(&self.events);
+        let Some(events) = buf.by_queue.remove(queue) else {
+            return Entries(Vec::new());
+        };
+        buf.count -= events.len().min(buf.count);
+        self.buffered.store(buf.count, Ordering::Relaxed);
+        drop(buf);
+        Entries::of(events)
+    }
+
+    /// Adds the trailer the event-carrying scripts take (see `events()` in `prelude.lua`):
+    /// the stream key last among the keys; the entries, the cap and their count last among
+    /// the arguments. Call it after every other key and argument.
+    pub(super) fn events_to_script(
+        &self,
+        inv: &mut ScriptInvocation<'_>,
+        k: &QueueKeys,
+        queue: &str,
+    ) {
+        let entries = self.take_events(queue);
+        inv.key(k.events());
+        for e in &entries.0 {
+            inv.arg(e);
+        }
+        inv.arg(self.event_cap).arg(entries.0.len());
+    }
+
+    /// Adds `queue`'s buffered events to a pipeline.
+    pub(super) fn events_to_pipe(&self, pipe: &mut redis::Pipeline, k: &QueueKeys, queue: &str) {
+        let entries = self.take_events(queue);
+        self.xadd(pipe, k, &entries);
+    }
+
+    fn xadd(&self, pipe: &mut redis::Pipeline, k: &QueueKeys, entries: &Entries) {
+        for e in &entries.0 {
+            pipe.cmd("XADD")
+                .arg(k.events())
+                .arg("MAXLEN")
+                .arg("~")
+                .arg(self.event_cap)
+                .arg("*")
+                .arg("e")
+                .arg(e)
+                .ignore();
+        }
+    }
+
+    /// Writes every buffered event now, alone.
+    pub(super) async fn flush_events(&self) {
+        if self.buffered.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let all: Vec<(String, Vec<String>)> = {
+            let mut buf = lock(&self.events);
+            buf.count = 0;
+            self.buffered.store(0, Ordering::Relaxed);
+            buf.by_queue.drain().collect()
+        };
+        let mut pipe = redis::pipe();
+        for (queue, events) in all {
+            let k = self.keys(&queue);
+            self.xadd(&mut pipe, &k, &Entries::of(events));
+        }
+        if let Err(e) = self.query::<()>(&pipe).await {
+            tracing::warn!(error = %e, "could not write buffered events; they are lost");
+        }
+    }
+
+    pub(super) async fn read_events(
+        &self,
+        read: EventRead<'_>,
+    ) -> Result<Vec<StoredEvent>, BackendError> {
+        if read.max == 0 || read.queues.is_empty() {
+            return Ok(Vec::new());
+        }
+        // What is there already, from each cursor's entry on.
+        let mut pipe = redis::pipe();
+        for q in read.queues {
+            let from = position_of(read.after, q).map_or_else(|| "-".to_owned(), |p| p.id());
+            pipe.cmd("XRANGE")
+                .arg(self.keys(q).events())
+                .arg(from)
+                .arg("+")
+                .arg("COUNT")
+                .arg(read.max + 1);
+        }
+        let replies: Vec<Value> = self.query(&pipe).await?;
+        let mut got = Vec::new();
+        for (q, reply) in read.queues.iter().zip(replies) {
+            collect(q, reply, position_of(read.after, q), &mut got);
+        }
+        if got.is_empty() && !read.wait.is_zero() {
+            self.wait_events(read, &mut got).await?;
+        }
+        got.sort_by_key(|(p, _)| *p);
+        got.truncate(read.max);
+        Ok(got.into_iter().map(|(_, e)| e).collect())
+    }
+
+    /// Blocks for up to `read.wait` for entries after the cursor's (`XREAD BLOCK` returns
+    /// entries newer than the ids it is given, so one added since the `XRANGE` is not missed).
+    async fn wait_events(
+        &self,
+        read: EventRead<'_>,
+        got: &mut Vec<(Position, StoredEvent)>,
+    ) -> Result<(), BackendError> {
+        let idle = lock(&self.event_readers).pop();
+        let mut conn = match idle {
+            Some(c) => c,
+            None => conn::blocking_connection(&self.client)
+                .await
+                .map_err(command_error)?,
+        };
+        let mut cmd = redis::cmd("XREAD");
+        cmd.arg("COUNT")
+            .arg(read.max)
+            .arg("BLOCK")
+            .arg(ms(read.wait).max(1))
+            .arg("STREAMS");
+        for q in read.queues {
+            cmd.arg(self.keys(q).events());
+        }
+        for q in read.queues {
+            cmd.arg(position_of(read.after, q).unwrap_or(Position::START).id());
+        }
+        // A read given up on (or dropped) takes its connection with it: a blocked XREAD left
+        // on it would hold up the next one.
+        let reply = tokio::time::timeout(
+            read.wait + Duration::from_secs(2),
+            cmd.query_async::<Value>(&mut conn),
+        )
+        .await;
+        let reply = match reply {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => return Err(command_error(e)),
+            Err(_) => return Ok(()),
+        };
+        {
+            let mut idle = lock(&self.event_readers);
+            if idle.len() < READERS_KEPT {
+                idle.push(conn);
+            }
+        }
+        // [[key, [[id, [field, value]], ..]], ..] (RESP2), or a map of key to entries (RESP3).
+        let streams: Vec<(Value, Value)> = match reply {
+            Value::Array(streams) => streams
+                .into_iter()
+                .filter_map(|s| match s {
+                    Value::Array(mut kv) if kv.len() == 2 => {
+                        let entries = kv.pop()?;
+                        Some((kv.pop()?, entries))
+                    }
+                    _ => None,
+                })
+                .collect(),
+            Value::Map(streams) => streams,
+            _ => Vec::new(),
+        };
+        for (key, entries) in streams {
+            let Some(key) = text(key) else { continue };
+            let Some(q) = read.queues.iter().find(|q| self.keys(q).events() == key) else {
+                continue;
+            };
+            collect(q, entries, position_of(read.after, q), got);
+        }
+        Ok(())
+    }
+
+    pub(super) async fn events_now(&self, queues: &[String]) -> Result<EventCursor, BackendError> {
+        let mut pipe = redis::pipe();
+        for q in queues {
+            pipe.cmd("XREVRANGE")
+                .arg(self.keys(q).events())
+                .arg("+")
+                .arg("-")
+                .arg("COUNT")
+                .arg(1);
+        }
+        let replies: Vec<Value> = if queues.is_empty() {
+            Vec::new()
+        } else {
+            self.query(&pipe).await?
+        };
+        let mut cursor = EventCursor::default();
+        for (q, reply) in queues.iter().zip(replies) {
+            let mut last = Vec::new();
+            collect(q, reply, None, &mut last);
+            let at = last.last().map_or(Position::START, |(p, _)| *p);
+            cursor.set(q.clone(), at.text());
+        }
+        Ok(cursor)
+    }
+}
+
+/// Adds the events of `entries` (an `XRANGE` reply) after `after` to `out`.
+fn collect(
+    queue: &str,
+    entries: Value,
+    after: Option<Position>,
+    out: &mut Vec<(Position, StoredEvent)>,
+) {
+    let Value::Array(entries) = entries else {
+        return;
+    };
+    for entry in entries {
+        let Value::Array(mut parts) = entry else {
+            continue;
+        };
+        if parts.len() != 2 {
+            continue;
+        }
+        let fields = parts.pop();
+        let Some((ms, seq)) = parts.pop().and_then(text).as_deref().and_then(parse_id) else {
+            continue;
+        };
+        let lines = match fields {
+            Some(Value::Array(f)) => f
+                .chunks(2)
+                .find(|kv| kv.first().cloned().and_then(text).as_deref() == Some("e"))
+                .and_then(|kv| kv.get(1).cloned())
+                .and_then(text),
+            Some(Value::Map(f)) => f
+                .into_iter()
+                .find(|(k, _)| text(k.clone()).as_deref() == Some("e"))
+                .and_then(|(_, v)| text(v)),
+            _ => None,
+        };
+        let Some(lines) = lines else { continue };
+        for (i, line) in lines.split('\n').enumerate() {
+            let position = Position {
+                ms,
+                seq,
+                line: u32::try_from(i).unwrap_or(u32::MAX),
+            };
+            if after.is_some_and(|a| position <= a) {
+                continue;
+            }
+            match serde_json::from_str::<Event>(line) {
+                Ok(event) => out.push((
+                    position,
+                    StoredEvent {
+                        position: position.text(),
+                        event,
+                    },
+                )),
+                Err(e) => {
+                    tracing::debug!(%queue, error = %e, "an event in the log does not decode; skipped")
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_order_by_entry_then_line() {
+        let a = Position::parse("5-0.3").expect("a");
+        let b = Position::parse("5-1.0").expect("b");
+        let c = Position::parse("6-0.0").expect("c");
+        assert!(a < b && b < c);
+        assert_eq!(Position::parse(&a.text()), Some(a));
+        assert_eq!(Position::parse("junk"), None);
+    }
+
+    #[test]
+    fn entries_hold_a_bounded_number_of_events() {
+        let events: Vec<String> = (0..70).map(|i| format!("{{\"n\":{i}}}")).collect();
+        let e = Entries::of(events);
+        assert_eq!(e.0.len(), 3);
+        assert_eq!(e.0[0].lines().count(), PER_ENTRY);
+        assert_eq!(e.0[2].lines().count(), 70 - 2 * PER_ENTRY);
+    }
+}

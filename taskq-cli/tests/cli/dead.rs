@@ -9,18 +9,37 @@ async fn dead_lists_by_reason() {
     let f = Fixture::start().await;
     let run = f.env.taskq(&["dead", QUEUE, "--json"]).await.ok();
     let letters = run.json();
-    assert_eq!(letters.as_array().unwrap().len(), 1, "{letters}");
-    assert_eq!(letters[0]["id"], f.dead.to_string());
-    assert_eq!(letters[0]["reason"], "unknown_task");
-    assert_eq!(letters[0]["envelope"]["task"], "cli.nope");
+    // Oldest first: the failed task (its one attempt used up), then the unknown one.
+    assert_eq!(letters.as_array().unwrap().len(), 2, "{letters}");
+    assert_eq!(letters[0]["id"], f.failed.to_string());
+    assert_eq!(letters[1]["id"], f.dead.to_string());
 
-    let none = f
+    let unknown = f
         .env
-        .taskq(&["dead", QUEUE, "--reason", "attempts_exhausted", "--json"])
+        .taskq(&["dead", QUEUE, "--reason", "unknown_task", "--json"])
         .await
         .ok()
         .json();
-    assert_eq!(none, serde_json::json!([]));
+    assert_eq!(unknown.as_array().unwrap().len(), 1, "{unknown}");
+    assert_eq!(unknown[0]["id"], f.dead.to_string());
+    assert_eq!(unknown[0]["reason"], "unknown_task");
+    assert_eq!(unknown[0]["envelope"]["task"], "cli.nope");
+    let exhausted = f
+        .env
+        .taskq(&[
+            "dead",
+            QUEUE,
+            "--reason",
+            "attempts_exhausted",
+            "--limit",
+            "5",
+            "--json",
+        ])
+        .await
+        .ok()
+        .json();
+    assert_eq!(exhausted[0]["id"], f.failed.to_string(), "{exhausted}");
+    assert_eq!(exhausted[0]["error"], "boom", "{exhausted}");
 
     let table = f.env.taskq(&["dead", QUEUE]).await.ok().stdout;
     assert!(table.contains(&f.dead.to_string()), "{table}");

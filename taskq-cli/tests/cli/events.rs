@@ -112,7 +112,7 @@ async fn follow_sees_every_event_of_tasks_run_by_a_worker_once_in_order() {
         ids.push(env.client.send(add::new(i, i)).await.unwrap().id());
     }
     let failed = env.client.send(fail::new("bad".into())).await.unwrap().id();
-    let total = ids.len() * 3 + 3;
+    let total = ids.len() * 3 + 4;
     let events = follower.collect(|got| got.len() >= total).await;
     // Nothing more is coming: every event was printed once.
     assert!(follower.next(Duration::from_millis(500)).await.is_none());
@@ -126,7 +126,10 @@ async fn follow_sees_every_event_of_tasks_run_by_a_worker_once_in_order() {
             "{events:#?}"
         );
     }
-    assert_eq!(by[&failed.to_string()], ["enqueued", "started", "failed"]);
+    assert_eq!(
+        by[&failed.to_string()],
+        ["enqueued", "started", "failed", "dead_lettered"]
+    );
     let failure = events.iter().find(|e| e["kind"] == "failed").unwrap();
     assert_eq!(failure["detail"], "bad");
     assert_eq!(failure["failure"], "error");
@@ -207,7 +210,7 @@ async fn events_without_follow_prints_what_is_retained_and_exits() {
     // Filters: one task; one kind; a limit.
     let id = f.id().to_string();
     let run = env.taskq(&["events", "--id", &id, "--json"]).await.ok();
-    assert_eq!(run.stdout.lines().count(), 3, "{run:#?}");
+    assert_eq!(run.stdout.lines().count(), 4, "{run:#?}");
     let run = env
         .taskq(&["events", "--kind", "failed", "--queue", QUEUE])
         .await

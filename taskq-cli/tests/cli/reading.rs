@@ -28,18 +28,19 @@ async fn queues_counts_every_state() {
     assert_eq!(row["ready"], 2, "{row}");
     assert_eq!(row["scheduled"], 1, "{row}");
     assert_eq!(row["leased"], 1, "{row}");
-    assert_eq!(row["dead"], 1, "{row}");
+    // The failed task (one attempt allowed) is dead too: `attempts_exhausted`.
+    assert_eq!(row["dead"], 2, "{row}");
     assert_eq!(row["paused"], false, "{row}");
     assert!(row["oldest_ready"].is_u64(), "{row}");
 
     let table = f.env.taskq(&["queues"]).await.ok().stdout;
     let line = table.lines().find(|l| l.contains(QUEUE)).unwrap();
     let cells: Vec<&str> = line
-        .split('│')
+        .split(['│', '┆'])
         .map(str::trim)
         .filter(|c| !c.is_empty())
         .collect();
-    assert_eq!(&cells[..6], &[QUEUE, "2", "1", "1", "1", "no"], "{table}");
+    assert_eq!(&cells[..6], &[QUEUE, "2", "1", "1", "2", "no"], "{table}");
     assert!(
         table.contains("READY") && table.contains("PAUSED"),
         "{table}"
@@ -88,8 +89,12 @@ async fn tasks_lists_each_state() {
         "{leased} {workers}"
     );
     let dead = list("dead").await;
-    assert_eq!(ids(&dead["items"]), vec![f.dead.to_string()]);
-    assert_eq!(dead["items"][0]["reason"], "unknown_task");
+    assert_eq!(
+        ids(&dead["items"]),
+        vec![f.failed.to_string(), f.dead.to_string()]
+    );
+    assert_eq!(dead["items"][0]["reason"], "attempts_exhausted");
+    assert_eq!(dead["items"][1]["reason"], "unknown_task");
 
     // Paging: one at a time, the cursor leads to the second.
     let first = f

@@ -5,7 +5,7 @@ use std::time::Duration;
 use taskq::{TaskId, TaskState};
 
 use crate::fixture::{Fixture, QUEUE};
-use crate::harness::{eventually, Env};
+use crate::harness::Env;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_by_name_with_json_arguments() {

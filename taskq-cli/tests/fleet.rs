@@ -6,6 +6,8 @@
 //! The worker processes are this test binary run again with `--ignored --exact
 //! fleet_worker_process`, so the test needs no binary of its own beside `taskq`.
 
+#![allow(clippy::unwrap_used)] // a panic is how a test fails
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -28,8 +30,9 @@ async fn double(n: u32) -> u32 {
 #[test]
 #[ignore = "a worker process of the fleet test, started by it"]
 fn fleet_worker_process() {
-    let url = std::env::var(WORKER_URL_ENV)
-        .expect("this is a worker process of the fleet test: run `fleet_of_two_workers_seen_by_the_cli`");
+    let url = std::env::var(WORKER_URL_ENV).expect(
+        "this is a worker process of the fleet test: run `fleet_of_two_workers_seen_by_the_cli`",
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async move {
         let client = taskq::Client::connect(&url).await.unwrap();
@@ -52,7 +55,12 @@ fn fleet_worker_process() {
 
 fn start_worker(url: &str) -> Child {
     Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "fleet_worker_process", "--nocapture"])
+        .args([
+            "--ignored",
+            "--exact",
+            "fleet_worker_process",
+            "--nocapture",
+        ])
         .env(WORKER_URL_ENV, url)
         .env("TASKQ_URL", url)
         .stdout(Stdio::null())
@@ -116,7 +124,14 @@ async fn fleet_of_two_workers_seen_by_the_cli() {
 
     // The follower reads the log from its start, so it cannot miss what comes before it is up.
     let mut follower = taskq(&url)
-        .args(["events", "--follow", "--from-start", "--json", "--queue", "fleet"])
+        .args([
+            "events",
+            "--follow",
+            "--from-start",
+            "--json",
+            "--queue",
+            "fleet",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -167,7 +182,12 @@ async fn fleet_of_two_workers_seen_by_the_cli() {
         let id = e["id"].as_str().expect("an event has an id").to_owned();
         by_task.entry(id).or_default().push(e);
     }
-    assert_eq!(by_task.len(), TASKS as usize, "events of {} tasks", by_task.len());
+    assert_eq!(
+        by_task.len(),
+        TASKS as usize,
+        "events of {} tasks",
+        by_task.len()
+    );
     let mut ran_on: HashMap<String, usize> = HashMap::new();
     for id in &ids {
         let evs = by_task

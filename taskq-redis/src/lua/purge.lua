@@ -27,7 +27,7 @@ end
 local n = 0
 for _, id in ipairs(ids) do
   -- A ready copy of an id that is leased (a publish retried) leaves the running task alone.
-  if not redis.call('ZSCORE', KEYS[18], id) then
+  if not redis.call('ZSCORE', KEYS[19], id) then
     local blob = redis.call('HGET', KEYS[1], id) or redis.call('HGET', KEYS[2], id)
     if blob then
       redis.call('HDEL', KEYS[1], id)
@@ -60,5 +60,5 @@ for _, id in ipairs(ids) do
     end
   end
 end
-flush(KEYS[17], KEYS[19])
+flush(KEYS[17], KEYS[18])
 return { #ids, n }

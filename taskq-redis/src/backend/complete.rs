@@ -42,8 +42,7 @@ impl Inner {
                         .arg(entry)
                         .arg(c.reply_to.as_deref().unwrap_or(""));
                 }
-                self.events_to_script(&mut inv, &k, queue);
-                let oks: Vec<i64> = self.eval(&inv).await?;
+                let oks: Vec<i64> = self.eval_with_events(inv, &k, queue).await?;
                 for (&i, ok) in chunk.iter().zip(oks) {
                     accepted[i] = ok == 1;
                 }
@@ -142,8 +141,7 @@ impl Inner {
             message.push(']');
             inv.arg(chan).arg(message);
         }
-        self.events_to_script(&mut inv, k, queue);
-        let n: i64 = self.eval(&inv).await?;
+        let n: i64 = self.eval_with_events(inv, k, queue).await?;
         Ok(n >= 0)
     }
 }

@@ -136,6 +136,7 @@ impl RedisBackendBuilder {
                 events: Mutex::new(EventBuffer::default()),
                 buffered: AtomicUsize::new(0),
                 event_cap: self.event_cap,
+                send_gate: Mutex::new(()),
                 event_readers: Mutex::new(Vec::new()),
             }),
         })

@@ -18,19 +18,24 @@
 //! An entry per write rather than per event: an `XADD` costs the server about what five `SET`s
 //! do, so one per event would cost more than the rest of the task (see `tests/cost.rs`).
 //!
-//! Order: a buffer is taken and its write sent in one synchronous step (no await between), and
-//! the shared connection keeps the order of what is sent on it, so events of one process reach
-//! their stream in the order they were recorded. An enqueue is recorded before its publish and
+//! Order: a buffer is taken and its write handed to the shared connection in one step under a
+//! lock (`Gated`), and the connection keeps the order of what it is handed, so events of one
+//! process reach their stream in the order they were recorded. An enqueue is recorded before its publish and
 //! written with it (or before), so no other process can start the task before its `enqueued`
 //! is in the log. A write retried after a connection loss may reorder or repeat the events it
 //! carried.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::{ScriptInvocation, Value};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::task::{Context, Poll};
+
+use redis::{FromRedisValue, ScriptInvocation, Value};
 use taskq::events::{Event, EventCursor, EventRead, StoredEvent};
 use taskq::BackendError;
 
@@ -51,17 +56,60 @@ const MAX_BUFFERED: usize = 100_000;
 /// Idle connections kept for blocking reads.
 const READERS_KEPT: usize = 4;
 
-/// Events waiting for a write, per queue, in the order they were recorded (one JSON each).
+/// Events waiting for a write, per queue, in the order they were recorded.
 #[derive(Default)]
 pub(super) struct EventBuffer {
-    by_queue: HashMap<String, Vec<String>>,
+    by_queue: HashMap<String, QueueEvents>,
     count: usize,
     flush_scheduled: bool,
     dropped: u64,
 }
 
-/// The stream entries one write adds for one queue: each the events joined by newlines.
-pub(super) struct Entries(Vec<String>);
+/// One queue's waiting events, already as the stream entries they will be: each up to
+/// [`PER_ENTRY`] events, one JSON object a line, encoded straight into the entry (no string per
+/// event, no join).
+#[derive(Default)]
+struct QueueEvents {
+    /// Each entry's text and how many events it holds.
+    entries: VecDeque<(Vec<u8>, usize)>,
+    count: usize,
+}
+
+impl QueueEvents {
+    fn push(&mut self, event: &Event) -> Result<(), serde_json::Error> {
+        if self.entries.back().is_none_or(|(_, n)| *n >= PER_ENTRY) {
+            self.entries.push_back((Vec::with_capacity(1024), 0));
+        }
+        let Some((text, n)) = self.entries.back_mut() else {
+            return Ok(());
+        };
+        let mark = text.len();
+        if *n > 0 {
+            text.push(b'\n');
+        }
+        if let Err(e) = serde_json::to_writer(&mut *text, event) {
+            text.truncate(mark);
+            return Err(e);
+        }
+        *n += 1;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Drops the oldest entry; how many events went with it.
+    fn drop_oldest(&mut self) -> usize {
+        let n = self.entries.pop_front().map_or(0, |(_, n)| n);
+        self.count -= n;
+        n
+    }
+
+    fn into_entries(self) -> Entries {
+        Entries(self.entries.into_iter().map(|(text, _)| text).collect())
+    }
+}
+
+/// The stream entries one write adds for one queue.
+pub(super) struct Entries(Vec<Vec<u8>>);
 
 /// A position: the entry's stream id, and the line within the entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -108,41 +156,34 @@ fn position_of(cursor: &EventCursor, queue: &str) -> Option<Position> {
     cursor.position(queue).and_then(Position::parse)
 }
 
-impl Entries {
-    fn of(events: Vec<String>) -> Self {
-        Self(events.chunks(PER_ENTRY).map(|c| c.join("\n")).collect())
-    }
-}
-
 impl Inner {
     /// Buffers an event for the next write to its queue, and makes sure a flush follows if
     /// none comes.
     pub(super) fn append_event(self: &Arc<Self>, event: Event) {
-        let json = match serde_json::to_string(&event) {
-            Ok(j) => j,
-            Err(e) => {
-                tracing::debug!(error = %e, "an event does not encode; dropped");
-                return;
-            }
-        };
         let spawn_flush = {
             let mut buf = lock(&self.events);
             let q = match buf.by_queue.get_mut(event.queue.as_ref()) {
                 Some(q) => q,
-                None => buf.by_queue.entry(event.queue.into_owned()).or_default(),
+                None => buf.by_queue.entry(event.queue.to_string()).or_default(),
             };
-            q.push(json);
-            if q.len() > MAX_BUFFERED {
-                q.remove(0);
-                buf.dropped += 1;
-                if buf.dropped.is_power_of_two() {
+            if let Err(e) = q.push(&event) {
+                tracing::debug!(error = %e, "an event does not encode; dropped");
+                return;
+            }
+            let mut dropped = 0;
+            if q.count > MAX_BUFFERED {
+                dropped = q.drop_oldest();
+            }
+            buf.count = buf.count + 1 - dropped;
+            if dropped > 0 {
+                let before = buf.dropped;
+                buf.dropped += dropped as u64;
+                if before == 0 || buf.dropped / 10_000 != before / 10_000 {
                     tracing::warn!(
                         dropped = buf.dropped,
                         "events cannot be written (is Redis down?); dropping the oldest"
                     );
                 }
-            } else {
-                buf.count += 1;
             }
             self.buffered.store(buf.count, Ordering::Relaxed);
             !std::mem::replace(&mut buf.flush_scheduled, true)
@@ -164,7 +205,7 @@ impl Inner {
     }
 
     /// Takes `queue`'s buffered events, as stream entries.
-    pub(super) fn take_events(&self, queue: &str) -> Entries {
+    fn take_events(&self, queue: &str) -> Entries {
         if self.buffered.load(Ordering::Relaxed) == 0 {
             return Entries(Vec::new());
         }
@@ -172,33 +213,47 @@ impl Inner {
         let Some(events) = buf.by_queue.remove(queue) else {
             return Entries(Vec::new());
         };
-        buf.count -= events.len().min(buf.count);
+        buf.count -= events.count.min(buf.count);
         self.buffered.store(buf.count, Ordering::Relaxed);
         drop(buf);
-        Entries::of(events)
+        events.into_entries()
     }
 
-    /// Adds the trailer the event-carrying scripts take (see `events()` in `prelude.lua`):
-    /// the stream key last among the keys; the entries, the cap and their count last among
-    /// the arguments. Call it after every other key and argument.
-    pub(super) fn events_to_script(
+    /// Runs `inv` with `queue`'s buffered events as its trailer (see `events()` in
+    /// `prelude.lua`: the stream key last among the keys; the entries, the cap and their count
+    /// last among the arguments).
+    pub(super) async fn eval_with_events<T: FromRedisValue>(
         &self,
-        inv: &mut ScriptInvocation<'_>,
+        mut inv: ScriptInvocation<'_>,
         k: &QueueKeys,
         queue: &str,
-    ) {
-        let entries = self.take_events(queue);
-        inv.key(k.events());
-        for e in &entries.0 {
-            inv.arg(e);
-        }
-        inv.arg(self.event_cap).arg(entries.0.len());
+    ) -> Result<T, BackendError> {
+        Gated::new(&self.send_gate, async move {
+            let entries = self.take_events(queue);
+            inv.key(k.events());
+            for e in &entries.0 {
+                inv.arg(&e[..]);
+            }
+            inv.arg(self.event_cap).arg(entries.0.len());
+            self.eval::<T>(&inv).await
+        })
+        .await
     }
 
-    /// Adds `queue`'s buffered events to a pipeline.
-    pub(super) fn events_to_pipe(&self, pipe: &mut redis::Pipeline, k: &QueueKeys, queue: &str) {
-        let entries = self.take_events(queue);
-        self.xadd(pipe, k, &entries);
+    /// Runs `pipe` with the buffered events of `queues` added to it.
+    pub(super) async fn query_with_events<T: FromRedisValue>(
+        &self,
+        mut pipe: redis::Pipeline,
+        queues: &[&str],
+    ) -> Result<T, BackendError> {
+        Gated::new(&self.send_gate, async move {
+            for q in queues {
+                let entries = self.take_events(q);
+                self.xadd(&mut pipe, &self.keys(q), &entries);
+            }
+            self.query::<T>(&pipe).await
+        })
+        .await
     }
 
     fn xadd(&self, pipe: &mut redis::Pipeline, k: &QueueKeys, entries: &Entries) {
@@ -210,7 +265,7 @@ impl Inner {
                 .arg(self.event_cap)
                 .arg("*")
                 .arg("e")
-                .arg(e)
+                .arg(&e[..])
                 .ignore();
         }
     }
@@ -220,18 +275,22 @@ impl Inner {
         if self.buffered.load(Ordering::Relaxed) == 0 {
             return;
         }
-        let all: Vec<(String, Vec<String>)> = {
-            let mut buf = lock(&self.events);
-            buf.count = 0;
-            self.buffered.store(0, Ordering::Relaxed);
-            buf.by_queue.drain().collect()
-        };
-        let mut pipe = redis::pipe();
-        for (queue, events) in all {
-            let k = self.keys(&queue);
-            self.xadd(&mut pipe, &k, &Entries::of(events));
-        }
-        if let Err(e) = self.query::<()>(&pipe).await {
+        let written = Gated::new(&self.send_gate, async {
+            let all: Vec<(String, QueueEvents)> = {
+                let mut buf = lock(&self.events);
+                buf.count = 0;
+                self.buffered.store(0, Ordering::Relaxed);
+                buf.by_queue.drain().collect()
+            };
+            let mut pipe = redis::pipe();
+            for (queue, events) in all {
+                let k = self.keys(&queue);
+                self.xadd(&mut pipe, &k, &events.into_entries());
+            }
+            self.query::<()>(&pipe).await
+        })
+        .await;
+        if let Err(e) = written {
             tracing::warn!(error = %e, "could not write buffered events; they are lost");
         }
     }
@@ -421,6 +480,39 @@ fn collect(
     }
 }
 
+/// A write whose first poll runs with `gate` locked. The first poll takes the buffered events
+/// and hands the request to the shared connection (which keeps the order of what it is handed),
+/// so writes that carry events reach Redis in the order they took them, even from different
+/// threads. Later polls only wait for the reply.
+struct Gated<'g, F> {
+    gate: &'g Mutex<()>,
+    inner: Pin<Box<F>>,
+    first: bool,
+}
+
+impl<'g, F: Future> Gated<'g, F> {
+    fn new(gate: &'g Mutex<()>, inner: F) -> Self {
+        Self {
+            gate,
+            inner: Box::pin(inner),
+            first: true,
+        }
+    }
+}
+
+impl<F: Future> Future for Gated<'_, F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = &mut *self;
+        if std::mem::take(&mut this.first) {
+            let _order = lock(this.gate);
+            return this.inner.as_mut().poll(cx);
+        }
+        this.inner.as_mut().poll(cx)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -436,11 +528,22 @@ mod tests {
     }
 
     #[test]
-    fn entries_hold_a_bounded_number_of_events() {
-        let events: Vec<String> = (0..70).map(|i| format!("{{\"n\":{i}}}")).collect();
-        let e = Entries::of(events);
-        assert_eq!(e.0.len(), 3);
-        assert_eq!(e.0[0].lines().count(), PER_ENTRY);
-        assert_eq!(e.0[2].lines().count(), 70 - 2 * PER_ENTRY);
+    fn entries_hold_a_bounded_number_of_events_a_line_each() {
+        let mut q = QueueEvents::default();
+        let id = taskq::TaskId::new();
+        for _ in 0..70 {
+            let e = Event::new(taskq::events::EventKind::Started, id, "t", "q");
+            q.push(&e).expect("encode");
+        }
+        assert_eq!(q.count, 70);
+        let lines = |e: &[u8]| std::str::from_utf8(e).expect("utf-8").lines().count();
+        let entries = q.into_entries().0;
+        assert_eq!(entries.len(), 3);
+        assert_eq!(lines(&entries[0]), PER_ENTRY);
+        assert_eq!(lines(&entries[2]), 70 - 2 * PER_ENTRY);
+        for line in std::str::from_utf8(&entries[1]).expect("utf-8").lines() {
+            let back: Event = serde_json::from_str(line).expect("an event a line");
+            assert_eq!(back.id, id);
+        }
     }
 }

@@ -24,8 +24,7 @@ impl Inner {
             .arg(lease.id.to_string())
             .arg(lease.attempt)
             .arg(Timestamp::now().after(delay).as_millis());
-        self.events_to_script(&mut inv, &k, &lease.queue);
-        Ok(self.eval::<i64>(&inv).await? == 1)
+        Ok(self.eval_with_events::<i64>(inv, &k, &lease.queue).await? == 1)
     }
 
     pub(super) async fn release(&self, leases: Vec<Lease>) -> Result<(), BackendError> {
@@ -81,8 +80,7 @@ impl Inner {
             .arg(entry)
             .arg(reply_to.as_deref().unwrap_or(""))
             .arg(head);
-        self.events_to_script(&mut inv, &k, &lease.queue);
-        Ok(self.eval::<i64>(&inv).await? == 1)
+        Ok(self.eval_with_events::<i64>(inv, &k, &lease.queue).await? == 1)
     }
 
     pub(super) async fn extend(

@@ -130,6 +130,8 @@ struct Inner {
     buffered: AtomicUsize,
     /// Entries each queue's event stream keeps (`XADD .. MAXLEN ~`).
     event_cap: usize,
+    /// Held while a write that carries events takes them and is handed to the connection.
+    send_gate: Mutex<()>,
     /// Idle connections for blocking event reads.
     event_readers: Mutex<Vec<MultiplexedConnection>>,
 }

@@ -211,8 +211,6 @@ impl Inner {
         }
         for (queue, items) in &groups {
             let k = self.keys(queue);
-            // Its enqueue events first: in the log before any worker can start the task.
-            self.events_to_pipe(&mut pipe, &k, queue);
             // Messages not due yet wait in `denv`; the fetch moves them to `env` when due.
             for (due, key) in [(false, k.env()), (true, k.denv())] {
                 let (mut count, mut bytes) = (0, 0);
@@ -263,7 +261,10 @@ impl Inner {
             pipe.cmd("RPUSH").arg(k.wake()).arg("1").ignore();
             pipe.cmd("LTRIM").arg(k.wake()).arg(0).arg(0).ignore();
         }
-        self.query::<()>(&pipe).await?;
+        // With the queues' buffered events (their enqueues among them): in the log no later
+        // than the messages, so no worker can start a task before its `enqueued` is logged.
+        let queues: Vec<&str> = groups.keys().copied().collect();
+        self.query_with_events::<()>(pipe, &queues).await?;
         if !new_queues.is_empty() {
             lock(&self.known_queues).extend(new_queues);
         }

@@ -47,8 +47,7 @@ impl Inner {
                             String::new()
                         });
                 }
-                self.events_to_script(&mut inv, &k, queue);
-                let n: i64 = self.eval(&inv).await?;
+                let n: i64 = self.eval_with_events(inv, &k, queue).await?;
                 published += usize::try_from(n).unwrap_or(0);
             }
         }

@@ -43,6 +43,12 @@
 //!  {taskq:emails}:results      hash    id -> "<expires ms>|{"outcome":..,"progress":..}"
 //!  {taskq:emails}:expiry       zset    "id id ..", one per batch of results expiring together,
 //!                                      by that expiry (ms): what the sweep deletes
+//!  {taskq:emails}:paused       string  present while the queue is paused (fetches skip it)
+//!  {taskq:emails}:events       stream  the event log, capped (XADD MAXLEN ~ 10,000 entries);
+//!                                      one entry per write, field `e`: its events, one JSON
+//!                                      object a line; a position is "<entry id>.<line>"
+//!  {taskq:~workers}:info       hash    worker id -> its last heartbeat (JSON)
+//!  {taskq:~workers}:deadline   zset    worker id by when its heartbeat runs out (ms)
 //!  taskq:queues                set     every queue name seen (to find a task by id alone)
 //!  taskq:counter:{<key>}       string  chord counters (INCRBY + PEXPIRE)
 //!  taskq:reply:<uuid>          channel one per backend instance: completions are announced here
@@ -64,6 +70,10 @@
 //! the queue), each only if its own expiry passed (a newer result of the same id has an entry
 //! of its own).
 //!
+//! A stored result also says the task's name, the attempt that ended it, when it started and
+//! finished, and why it was dead-lettered, so that `inspect` can tell them once the message is
+//! gone.
+//!
 //! Due times and lease deadlines are the clients' wall clocks, like `eta`: keep the fleet's
 //! clocks in sync (NTP); a skew well under a third of the lease is harmless.
 //!
@@ -71,21 +81,57 @@
 //!
 //! ```text
 //!  publish ── pipelined MULTI: HSET env + RPUSH r<p> (scheduled: HSET denv + ZADD
-//!     │        delayed), wake marker (concurrent publishes of one process coalesce into
-//!     │        one pipeline)
+//!     │        delayed), wake marker, XADD events (the enqueues, recorded just before);
+//!     │        concurrent publishes of one process coalesce into one pipeline
 //!     ▼
-//!  fetch.lua ── (timer pass, every 20 ms when busy: reclaim expired leases, promote due
-//!     │         delayed tasks from denv, sweep expired results) LMPOP across r9..r0, ZADD NX lease,
-//!     │         return ids and attempts: all in one atomic step; then a plain HMGET env
-//!     │         (nothing ready: the worker BLPOPs the wake list until the earliest due time)
+//!  fetch.lua ── paused queues left out; (timer pass, every 20 ms when busy: reclaim expired
+//!     │         leases, promote due delayed tasks from denv, sweep expired results) LMPOP
+//!     │         across r9..r0, ZADD NX lease, return ids and attempts: all in one atomic
+//!     │         step; then a plain HMGET env (nothing ready: the worker BLPOPs the wake list
+//!     │         until the earliest due time)
 //!     ▼
-//!  complete_fast.lua ── per batch: fenced by the leases (and the attempt counts, if any),
-//!                  ZREM lease, HDEL env, HSET results + one ZADD expiry, one PUBLISH per
-//!                  batch and reply channel (the outcome rides in it, so a completion whose
-//!                  result is not stored still wakes its waiters); complete.lua item by item when anything is unusual
-//!  retry.lua / release.lua / dead_letter.lua / extend.lua / cancel.lua / progress.lua /
-//!  vanished.lua (a leased id whose message was gone: stale copy or garbage)
+//!  complete_fast.lua ── per batch: XADD the events waiting (started, succeeded, ...), then,
+//!                  fenced by the leases (and the attempt counts, if any), ZREM lease, HDEL
+//!                  env, HSET results + one ZADD expiry, one PUBLISH per batch and reply
+//!                  channel (the outcome rides in it, so a completion whose result is not
+//!                  stored still wakes its waiters); complete.lua item by item when anything
+//!                  is unusual
+//!  retry.lua / dead_letter.lua (with the events waiting, like complete) / release.lua /
+//!  extend.lua / cancel.lua / progress.lua / vanished.lua (a leased id whose message was gone:
+//!  stale copy or garbage)
+//!
+//!  operators: purge.lua (waiting messages, each resolved as cancelled), requeue.lua and
+//!  purge_dead.lua (dead letters by selection), heartbeat.lua (the worker registry), pause and
+//!  resume (SET / DEL paused + a wake marker)
 //! ```
+//!
+//! ## Events
+//!
+//! Every state change a client or worker records ([`taskq::events`]) goes to the capped stream
+//! of its queue without a round trip of its own: the backend instance buffers it and the next
+//! write to that queue carries it (the publish pipeline, or the trailer of the `complete`,
+//! `retry`, `dead_letter` and `publish_once` scripts, which add the entries before anything
+//! else); events no write took within 5 ms are written by a flush of their own, and a worker's
+//! warm shutdown flushes the rest. One process's events reach the log in the order it recorded
+//! them (a write takes the events and is handed to the connection under one lock), and an
+//! enqueue is logged no later than its message is visible, so the log shows each task's events
+//! in the order of its life. A reader (`read_events`) reads with `XRANGE` from its cursor and
+//! then blocks in `XREAD BLOCK` on a connection of its own, woken by the write itself; it
+//! resumes from a cursor after a reconnect without losing what the stream still holds. A
+//! write retried after a lost connection may log its events twice or out of order.
+//! `TASKQ_EVENTS=off` stops a process from recording them.
+//!
+//! ## Operations
+//!
+//! - **Workers** announce themselves with every heartbeat: a description in one hash, a
+//!   deadline (now + three intervals) in a sorted set; `workers()` lists those whose deadline
+//!   is ahead, so a killed worker drops out when its TTL runs out, and a warm shutdown removes
+//!   it at once.
+//! - **Pause** is a key the fetch script reads: every worker stops taking from the queue at
+//!   its next fetch, nothing moves meanwhile, and resuming pushes the wake marker that wakes
+//!   the workers blocked on the queue.
+//! - **Listings** read the structures above (no copy kept for inspection), in pages whose
+//!   cursor is an offset; a leased task names the worker whose heartbeat says it runs it.
 //!
 //! ## Guarantees
 //!

@@ -7,6 +7,7 @@ use std::time::Duration;
 use taskq::backend::Completion;
 use taskq::BackendError;
 
+use super::events::Carry;
 use super::values::{expiry, outcome_json, rendered, About};
 use super::{Inner, CHUNK};
 use crate::codec::IdText;
@@ -42,7 +43,7 @@ impl Inner {
                         .arg(entry)
                         .arg(c.reply_to.as_deref().unwrap_or(""));
                 }
-                let oks: Vec<i64> = self.eval_with_events(inv, &k, queue).await?;
+                let oks: Vec<i64> = self.eval_with_events(inv, &k, queue, Carry::IfFree).await?;
                 for (&i, ok) in chunk.iter().zip(oks) {
                     accepted[i] = ok == 1;
                 }
@@ -141,7 +142,7 @@ impl Inner {
             message.push(']');
             inv.arg(chan).arg(message);
         }
-        let n: i64 = self.eval_with_events(inv, k, queue).await?;
+        let n: i64 = self.eval_with_events(inv, k, queue, Carry::IfFree).await?;
         Ok(n >= 0)
     }
 }

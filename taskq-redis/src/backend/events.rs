@@ -227,9 +227,14 @@ impl Inner {
         mut inv: ScriptInvocation<'_>,
         k: &QueueKeys,
         queue: &str,
+        carry: Carry,
     ) -> Result<T, BackendError> {
-        Gated::new(&self.send_gate, async move {
-            let entries = self.take_events(queue);
+        Gated::new(&self.send_gate, carry, move |gated| async move {
+            let entries = if gated {
+                self.take_events(queue)
+            } else {
+                Entries(Vec::new())
+            };
             inv.key(k.events());
             for e in &entries.0 {
                 inv.arg(&e[..]);
@@ -246,7 +251,7 @@ impl Inner {
         mut pipe: redis::Pipeline,
         queues: &[&str],
     ) -> Result<T, BackendError> {
-        Gated::new(&self.send_gate, async move {
+        Gated::new(&self.send_gate, Carry::Wait, move |_| async move {
             for q in queues {
                 let entries = self.take_events(q);
                 self.xadd(&mut pipe, &self.keys(q), &entries);
@@ -275,7 +280,7 @@ impl Inner {
         if self.buffered.load(Ordering::Relaxed) == 0 {
             return;
         }
-        let written = Gated::new(&self.send_gate, async {
+        let written = Gated::new(&self.send_gate, Carry::Wait, |_| async {
             let all: Vec<(String, QueueEvents)> = {
                 let mut buf = lock(&self.events);
                 buf.count = 0;
@@ -480,36 +485,65 @@ fn collect(
     }
 }
 
+/// Whether a write waits for its turn to carry events.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Carry {
+    /// Always: the write must not go before the events recorded ahead of it (a publish after
+    /// its enqueues, a retry after its `retried`).
+    Wait,
+    /// Only if nobody else is taking events now; otherwise it goes without them and they wait
+    /// for the next write (a completion: nothing follows it that could overtake its events).
+    IfFree,
+}
+
 /// A write whose first poll runs with `gate` locked. The first poll takes the buffered events
 /// and hands the request to the shared connection (which keeps the order of what it is handed),
 /// so writes that carry events reach Redis in the order they took them, even from different
-/// threads. Later polls only wait for the reply.
-struct Gated<'g, F> {
+/// threads. Later polls only wait for the reply. `make` is told whether it holds the gate (it
+/// takes no events if not).
+struct Gated<'g, M, F> {
     gate: &'g Mutex<()>,
-    inner: Pin<Box<F>>,
-    first: bool,
+    carry: Carry,
+    make: Option<M>,
+    inner: Option<Pin<Box<F>>>,
 }
 
-impl<'g, F: Future> Gated<'g, F> {
-    fn new(gate: &'g Mutex<()>, inner: F) -> Self {
+impl<'g, M: FnOnce(bool) -> F, F: Future> Gated<'g, M, F> {
+    fn new(gate: &'g Mutex<()>, carry: Carry, make: M) -> Self {
         Self {
             gate,
-            inner: Box::pin(inner),
-            first: true,
+            carry,
+            make: Some(make),
+            inner: None,
         }
     }
 }
 
-impl<F: Future> Future for Gated<'_, F> {
+impl<M: FnOnce(bool) -> F + Unpin, F: Future> Future for Gated<'_, M, F> {
     type Output = F::Output;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = &mut *self;
-        if std::mem::take(&mut this.first) {
-            let _order = lock(this.gate);
-            return this.inner.as_mut().poll(cx);
+        if let Some(make) = this.make.take() {
+            let order = match this.carry {
+                Carry::Wait => Some(lock(this.gate)),
+                Carry::IfFree => match this.gate.try_lock() {
+                    Ok(g) => Some(g),
+                    Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+                    Err(std::sync::TryLockError::WouldBlock) => None,
+                },
+            };
+            let mut inner = Box::pin(make(order.is_some()));
+            let polled = inner.as_mut().poll(cx);
+            drop(order);
+            this.inner = Some(inner);
+            return polled;
         }
-        this.inner.as_mut().poll(cx)
+        match this.inner.as_mut() {
+            Some(inner) => inner.as_mut().poll(cx),
+            // Polled again after it finished.
+            None => Poll::Pending,
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use taskq::backend::LeaseStatus;
 use taskq::{BackendError, DeadLetterReason, Lease, Outcome, Payload, TaskFailure, Timestamp};
 
+use super::events::Carry;
 use super::values::{encode_error, expiry, rendered, About};
 use super::{Inner, CHUNK};
 use crate::codec;
@@ -24,7 +25,10 @@ impl Inner {
             .arg(lease.id.to_string())
             .arg(lease.attempt)
             .arg(Timestamp::now().after(delay).as_millis());
-        Ok(self.eval_with_events::<i64>(inv, &k, &lease.queue).await? == 1)
+        Ok(self
+            .eval_with_events::<i64>(inv, &k, &lease.queue, Carry::Wait)
+            .await?
+            == 1)
     }
 
     pub(super) async fn release(&self, leases: Vec<Lease>) -> Result<(), BackendError> {
@@ -80,7 +84,10 @@ impl Inner {
             .arg(entry)
             .arg(reply_to.as_deref().unwrap_or(""))
             .arg(head);
-        Ok(self.eval_with_events::<i64>(inv, &k, &lease.queue).await? == 1)
+        Ok(self
+            .eval_with_events::<i64>(inv, &k, &lease.queue, Carry::Wait)
+            .await?
+            == 1)
     }
 
     pub(super) async fn extend(

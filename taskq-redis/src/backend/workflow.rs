@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use taskq::{BackendError, Envelope, Outcome, Payload, TaskId, Timestamp};
 
+use super::events::Carry;
 use super::publish::Prepared;
 use super::values::{expiry, ms, rendered, About};
 use super::{Inner, CHUNK};
@@ -47,7 +48,7 @@ impl Inner {
                             String::new()
                         });
                 }
-                let n: i64 = self.eval_with_events(inv, &k, queue).await?;
+                let n: i64 = self.eval_with_events(inv, &k, queue, Carry::Wait).await?;
                 published += usize::try_from(n).unwrap_or(0);
             }
         }

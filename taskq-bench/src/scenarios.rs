@@ -196,55 +196,31 @@ pub async fn run(options: &Options) -> Result<(), BoxError> {
         let worker = BenchWorker::start(&client, options.concurrency)?;
         if options.wants("e2e") {
             let conn = target.redis().await?;
-            let stats = std::env::var_os("TASKQ_BENCH_COMMANDSTATS").is_some();
-            let mut cpu_split = (0.0, 0.0);
-            if let (Some(c), true) = (&conn, stats) {
-                let () = redis::cmd("CONFIG")
-                    .arg("RESETSTAT")
-                    .query_async(&mut c.clone())
-                    .await?;
-                cpu_split = server_cpu_split(c.clone()).await?;
-            }
-            let before = match &conn {
-                Some(c) => Some((
-                    server_cpu_us(c.clone()).await?,
-                    server_calls(c.clone()).await?,
-                )),
-                None => None,
+            // On Redis, the event log's cost: runs with events off and on, alternating, three
+            // of each in the same process against the same server; the median of each (figures
+            // with events on start with `events_on_`).
+            let rounds: Vec<Option<bool>> = if conn.is_some() {
+                [Some(false), Some(true)].repeat(3)
+            } else {
+                vec![None]
             };
-            end_to_end(&client, options.tasks, options.window).await?;
-            if let (Some(c), Some((before, calls_before))) = (&conn, before) {
-                let task_cpu = (server_cpu_us(c.clone()).await? - before) / options.tasks as f64;
-                let calls = server_calls(c.clone()).await?;
-                let per_task = |name: &str| {
-                    let after = calls.get(name).copied().unwrap_or(0);
-                    let prior = calls_before.get(name).copied().unwrap_or(0);
-                    after.saturating_sub(prior) as f64 / options.tasks as f64
-                };
-                line(
-                    "redis_script_calls_per_task",
-                    format!("{:.3}", per_task("evalsha")),
-                );
-                line(
-                    "redis_commands_per_task",
-                    format!("{:.2}", calls.keys().map(|k| per_task(k)).sum::<f64>()),
-                );
-                if stats {
-                    let (sys, user) = server_cpu_split(c.clone()).await?;
-                    eprintln!(
-                        "server sys {:.2} us/task, user {:.2} us/task",
-                        (sys - cpu_split.0) / options.tasks as f64,
-                        (user - cpu_split.1) / options.tasks as f64
-                    );
-                    command_breakdown(c.clone(), options.tasks).await?;
+            let mut off = Vec::new();
+            let mut on = Vec::new();
+            for events in rounds {
+                if let Some(enabled) = events {
+                    taskq::events::set_enabled(enabled);
                 }
-                let set_cpu = set_cost_us(c.clone(), options.tasks.max(50_000)).await?;
-                line("redis_cpu_us_per_task", format!("{task_cpu:.2}"));
-                line("redis_cpu_us_per_set", format!("{set_cpu:.3}"));
-                line(
-                    "redis_set_equivalents_per_task",
-                    format!("{:.1}", task_cpu / set_cpu),
-                );
+                let figures = e2e_round(&client, conn.as_ref(), options).await?;
+                if events == Some(true) {
+                    on.push(figures);
+                } else {
+                    off.push(figures);
+                }
+            }
+            E2e::print_median("", off);
+            E2e::print_median("events_on_", on);
+            if conn.is_some() {
+                taskq::events::set_enabled(true);
             }
         }
         if options.wants("latency") {
@@ -254,6 +230,114 @@ pub async fn run(options: &Options) -> Result<(), BoxError> {
     }
     line("peak_rss_mb", format!("{:.1}", peak_rss_mb()));
     Ok(())
+}
+
+/// What one end-to-end run measured: its rate and, on Redis, what it cost the server.
+#[derive(Clone, Copy, Default)]
+struct E2e {
+    tasks_per_s: u64,
+    redis: Option<RedisCost>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct RedisCost {
+    script_calls_per_task: f64,
+    commands_per_task: f64,
+    cpu_us_per_task: f64,
+    cpu_us_per_set: f64,
+}
+
+impl E2e {
+    /// Prints the median of each figure of `runs`, each key starting with `prefix`.
+    fn print_median(prefix: &str, runs: Vec<E2e>) {
+        fn median<T: Copy + PartialOrd>(mut v: Vec<T>) -> Option<T> {
+            v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+            v.get(v.len() / 2).copied()
+        }
+        let key = |k: &str| format!("{prefix}{k}");
+        if let Some(r) = median(runs.iter().map(|r| r.tasks_per_s).collect()) {
+            line(&key("end_to_end_tasks_per_s"), r);
+        }
+        let costs: Vec<RedisCost> = runs.iter().filter_map(|r| r.redis).collect();
+        if costs.is_empty() {
+            return;
+        }
+        let m = |f: fn(&RedisCost) -> f64| median(costs.iter().map(f).collect()).unwrap_or(0.0);
+        line(
+            &key("redis_script_calls_per_task"),
+            format!("{:.3}", m(|c| c.script_calls_per_task)),
+        );
+        line(
+            &key("redis_commands_per_task"),
+            format!("{:.2}", m(|c| c.commands_per_task)),
+        );
+        line(
+            &key("redis_cpu_us_per_task"),
+            format!("{:.2}", m(|c| c.cpu_us_per_task)),
+        );
+        line(
+            &key("redis_cpu_us_per_set"),
+            format!("{:.3}", m(|c| c.cpu_us_per_set)),
+        );
+        line(
+            &key("redis_set_equivalents_per_task"),
+            format!("{:.1}", m(|c| c.cpu_us_per_task / c.cpu_us_per_set)),
+        );
+    }
+}
+
+/// One end-to-end run and, on Redis, what it cost the server (and a `SET`, measured right
+/// after, on the same server).
+async fn e2e_round(
+    client: &Client,
+    conn: Option<&redis::aio::MultiplexedConnection>,
+    options: &Options,
+) -> Result<E2e, BoxError> {
+    let stats = std::env::var_os("TASKQ_BENCH_COMMANDSTATS").is_some();
+    let mut cpu_split = (0.0, 0.0);
+    if let (Some(c), true) = (conn, stats) {
+        let () = redis::cmd("CONFIG")
+            .arg("RESETSTAT")
+            .query_async(&mut c.clone())
+            .await?;
+        cpu_split = server_cpu_split(c.clone()).await?;
+    }
+    let before = match conn {
+        Some(c) => Some((
+            server_cpu_us(c.clone()).await?,
+            server_calls(c.clone()).await?,
+        )),
+        None => None,
+    };
+    let mut figures = E2e {
+        tasks_per_s: end_to_end(client, options.tasks, options.window).await?,
+        redis: None,
+    };
+    if let (Some(c), Some((before, calls_before))) = (conn, before) {
+        let task_cpu = (server_cpu_us(c.clone()).await? - before) / options.tasks as f64;
+        let calls = server_calls(c.clone()).await?;
+        let per_task = |name: &str| {
+            let after = calls.get(name).copied().unwrap_or(0);
+            let prior = calls_before.get(name).copied().unwrap_or(0);
+            after.saturating_sub(prior) as f64 / options.tasks as f64
+        };
+        if stats {
+            let (sys, user) = server_cpu_split(c.clone()).await?;
+            eprintln!(
+                "server sys {:.2} us/task, user {:.2} us/task",
+                (sys - cpu_split.0) / options.tasks as f64,
+                (user - cpu_split.1) / options.tasks as f64
+            );
+            command_breakdown(c.clone(), options.tasks).await?;
+        }
+        figures.redis = Some(RedisCost {
+            script_calls_per_task: per_task("evalsha"),
+            commands_per_task: calls.keys().map(|k| per_task(k)).sum::<f64>(),
+            cpu_us_per_task: task_cpu,
+            cpu_us_per_set: set_cost_us(c.clone(), options.tasks.max(50_000)).await?,
+        });
+    }
+    Ok(figures)
 }
 
 /// Fills the backend with tasks that stay there during the run: half delayed by an hour on the
@@ -342,13 +426,12 @@ async fn process(target: &mut Target, options: &Options) -> Result<(), BoxError>
     Ok(())
 }
 
-/// A producer and a worker together; every handle awaited and its value checked. The producer
+/// A producer and a worker together; every handle awaited and its value checked; the rate. The producer
 /// keeps up to `window` `.delay()` calls in flight (a service sending tasks from many requests
 /// at once), in order.
-async fn end_to_end(client: &Client, n: usize, window: usize) -> Result<(), BoxError> {
+async fn end_to_end(client: &Client, n: usize, window: usize) -> Result<u64, BoxError> {
     let elapsed = send_and_await(client, n, window, Duration::from_secs(120), noop::new).await?;
-    line("end_to_end_tasks_per_s", per_s(n, elapsed));
-    Ok(())
+    Ok(per_s(n, elapsed))
 }
 
 /// Sends `make(0)` .. `make(n - 1)` with up to `window` `.delay()` calls in flight, in order,

@@ -73,6 +73,15 @@ async fn a_purge_larger_than_one_script_call_resolves_every_waiting_task() {
         .expect("an outcome");
     assert!(matches!(outcome, taskq::Outcome::Failure(f) if f.kind == FailureKind::Cancelled));
     assert_eq!(b.purge_queue("ops-purge").await.expect("purge again"), 0);
+    // The lease set is left alone (nothing was running) and the results are swept as usual:
+    // one expiry entry per batch, in the expiry set.
+    let tag = b.queue_tag("ops-purge");
+    let card = |key: &str| match server.query(&["ZCARD", &format!("{tag}:{key}")]) {
+        Ok(redis::Value::Int(n)) => n,
+        other => panic!("ZCARD {key}: {other:?}"),
+    };
+    assert_eq!(card("lease"), 0);
+    assert!(card("expiry") > 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

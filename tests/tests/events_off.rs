@@ -32,6 +32,9 @@ async fn with_events_off_the_log_stays_empty() {
         })
         .await
         .unwrap();
-    assert!(got.is_empty(), "events were written with events off: {got:?}");
+    assert!(
+        got.is_empty(),
+        "events were written with events off: {got:?}"
+    );
     worker.shutdown().await.unwrap();
 }

@@ -60,7 +60,10 @@ async fn the_event_log_tells_each_run_in_order() {
         .queues(["obs", "obs-fail"])
         .spawn()
         .unwrap();
-    let handles = client.send_many((0..20).map(|n| add::new(n, 1))).await.unwrap();
+    let handles = client
+        .send_many((0..20).map(|n| add::new(n, 1)))
+        .await
+        .unwrap();
     for h in handles {
         h.get().await.unwrap();
     }
@@ -78,10 +81,16 @@ async fn the_event_log_tells_each_run_in_order() {
         let kinds: Vec<_> = evs.iter().map(|e| e.kind).collect();
         assert_eq!(
             kinds,
-            [EventKind::Enqueued, EventKind::Started, EventKind::Succeeded],
+            [
+                EventKind::Enqueued,
+                EventKind::Started,
+                EventKind::Succeeded
+            ],
             "task {id}"
         );
-        assert!(evs.iter().all(|e| e.task.ends_with("add") && e.queue == "obs"));
+        assert!(evs
+            .iter()
+            .all(|e| e.task.ends_with("add") && e.queue == "obs"));
         assert!(evs[1].worker.is_some() && evs[1].wait_ms.is_some());
         assert_eq!(evs[2].worker, evs[1].worker);
         assert!(evs[2].runtime_ms.is_some());

@@ -9,6 +9,7 @@
 
 mod celery;
 mod compare;
+mod metrics_cost;
 mod scenarios;
 
 // The system allocator (glibc) spends a third of the run in malloc/free when tasks are
@@ -36,7 +37,8 @@ pub struct Options {
     /// A workflow scenario instead of the task scenarios: `chain10` or `chord1000`.
     pub workflow: Option<String>,
     /// Which scenarios to run (`all`, or a comma-separated list of `enqueue`,
-    /// `enqueue_batched` (the batched half of `enqueue` alone), `process`, `e2e`, `latency`).
+    /// `enqueue_batched` (the batched half of `enqueue` alone), `process`, `e2e`, `latency`,
+    /// `metrics` (memory: end to end with metrics off and on, also part of `e2e`)).
     pub scenarios: Vec<String>,
 }
 
@@ -50,7 +52,7 @@ impl Options {
 fn usage() -> &'static str {
     "usage: taskq-bench [--backend memory|redis|celery-redis] [--tasks N] [--redis-url URL] \
      [--concurrency N] [--latency-samples N] [--prefill N] \
-     [--window N] [--scenarios all|enqueue,enqueue_batched,process,e2e,latency] \
+     [--window N] [--scenarios all|enqueue,enqueue_batched,process,e2e,latency,metrics] \
      [--workflow chain10|chord1000] \
      | --compare [--compare-tasks N] [--rounds N] (needs --no-default-features --features compare)"
 }
@@ -146,7 +148,13 @@ fn main() -> ExitCode {
             if options.backend == "celery-redis" {
                 celery::run(&options).await
             } else {
-                scenarios::run(&options).await
+                scenarios::run(&options).await?;
+                // Memory: the end-to-end figure with metrics off and on.
+                if options.backend == "memory" && (options.wants("e2e") || options.wants("metrics"))
+                {
+                    metrics_cost::run(&options).await?;
+                }
+                Ok(())
             }
         };
         match tokio::spawn(run).await {

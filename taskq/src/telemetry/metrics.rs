@@ -8,13 +8,13 @@
 //! a thread-local cache and an atomic add. What no event tells, a worker samples: its slots every
 //! second, and the backend's queue statistics every five seconds, never per task.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
-use metrics::{Counter, Gauge, Histogram, Unit};
+use metrics::{Counter, Histogram, Unit};
 use tokio_util::sync::CancellationToken;
 
 use crate::backend::Backend;
@@ -47,7 +47,8 @@ pub mod names {
     /// Counter `{task, queue, reason}`: messages sent to the dead-letter queue (`unknown_task`,
     /// `undecodable_arguments`, `malformed_message`, `attempts_exhausted`).
     pub const DEAD_LETTERS: &str = "taskq_dead_letters_total";
-    /// Gauge `{task}`: attempts running in this process now.
+    /// Gauge `{task}`: attempts running in this process, published by the workers every
+    /// second.
     pub const TASKS_RUNNING: &str = "taskq_tasks_running";
     /// Gauge `{queue, state}`: tasks in a queue (`ready`, `scheduled`, `leased`, `dead`),
     /// sampled from the backend every five seconds by each worker serving it.
@@ -233,7 +234,11 @@ struct Series {
     dead: [OnceLock<Counter>; 4],
     duration: OnceLock<Histogram>,
     wait: OnceLock<Histogram>,
-    running: OnceLock<Gauge>,
+    /// Attempts running now: a plain atomic on the hot path; the worker's sampler publishes
+    /// the sums per task every second.
+    running: AtomicI64,
+    /// Whether an attempt of it ever ran here (its gauge is published from then on).
+    ran: AtomicBool,
 }
 
 impl Series {
@@ -249,7 +254,8 @@ impl Series {
             dead: Default::default(),
             duration: OnceLock::new(),
             wait: OnceLock::new(),
-            running: OnceLock::new(),
+            running: AtomicI64::new(0),
+            ran: AtomicBool::new(false),
         }
     }
 
@@ -313,19 +319,16 @@ impl Series {
                 .record(ms as f64 / 1000.0);
         }
     }
-
-    fn running(&self) -> &Gauge {
-        self.running
-            .get_or_init(|| metrics::gauge!(names::TASKS_RUNNING, "task" => self.task.to_string()))
-    }
 }
 
-type SeriesMap = HashMap<Box<str>, HashMap<Box<str>, Arc<Series>>>;
+/// Series live as long as the process (at most `MAX_SERIES` + 1 of them), so they are leaked
+/// and shared as plain references: no reference count on the hot path.
+type SeriesMap = HashMap<Box<str>, HashMap<Box<str>, &'static Series>>;
 
 struct Registry {
     map: RwLock<SeriesMap>,
     count: AtomicU64,
-    other: Arc<Series>,
+    other: &'static Series,
 }
 
 fn registry() -> &'static Registry {
@@ -333,51 +336,73 @@ fn registry() -> &'static Registry {
     REGISTRY.get_or_init(|| Registry {
         map: RwLock::new(HashMap::new()),
         count: AtomicU64::new(0),
-        other: Arc::new(Series::new("other", "other")),
+        other: Box::leak(Box::new(Series::new("other", "other"))),
     })
 }
 
 thread_local! {
     /// The series this thread used last: a worker thread of a busy worker mostly runs one or
     /// a few tasks, so most events skip the shared map (and its lock's cache line).
-    static LAST: RefCell<Option<Arc<Series>>> = const { RefCell::new(None) };
+    static LAST: Cell<Option<&'static Series>> = const { Cell::new(None) };
 }
 
-fn with_series<R>(task: &str, queue: &str, f: impl FnOnce(&Series) -> R) -> R {
-    LAST.with(|last| {
-        let mut last = last.borrow_mut();
-        match &*last {
-            Some(s) if &*s.task == task && &*s.queue == queue => {}
-            _ => *last = Some(lookup(task, queue)),
-        }
-        match &*last {
-            Some(s) => f(s),
-            None => f(&registry().other),
+fn series(task: &str, queue: &str) -> &'static Series {
+    LAST.with(|last| match last.get() {
+        Some(s) if &*s.task == task && &*s.queue == queue => s,
+        _ => {
+            let s = lookup(task, queue);
+            last.set(Some(s));
+            s
         }
     })
 }
 
-fn lookup(task: &str, queue: &str) -> Arc<Series> {
+fn with_series<R>(task: &str, queue: &str, f: impl FnOnce(&Series) -> R) -> R {
+    f(series(task, queue))
+}
+
+fn lookup(task: &str, queue: &str) -> &'static Series {
     let reg = registry();
     {
         let map = reg.map.read().unwrap_or_else(|e| e.into_inner());
         if let Some(s) = map.get(task).and_then(|q| q.get(queue)) {
-            return s.clone();
+            return s;
         }
     }
     let mut map = reg.map.write().unwrap_or_else(|e| e.into_inner());
     if let Some(s) = map.get(task).and_then(|q| q.get(queue)) {
-        return s.clone();
+        return s;
     }
     if reg.count.load(Ordering::Relaxed) >= MAX_SERIES as u64 {
-        return reg.other.clone();
+        return reg.other;
     }
     reg.count.fetch_add(1, Ordering::Relaxed);
-    let series = Arc::new(Series::new(task, queue));
+    let series: &'static Series = Box::leak(Box::new(Series::new(task, queue)));
     map.entry(task.into())
         .or_default()
-        .insert(queue.into(), series.clone());
+        .insert(queue.into(), series);
     series
+}
+
+/// Publishes `taskq_tasks_running{task}`: the running attempts of each task that ever ran
+/// here, over its queues.
+fn publish_running() {
+    let sums: Vec<(String, i64)> = {
+        let map = registry().map.read().unwrap_or_else(|e| e.into_inner());
+        map.iter()
+            .filter(|(_, queues)| queues.values().any(|s| s.ran.load(Ordering::Relaxed)))
+            .map(|(task, queues)| {
+                let n = queues
+                    .values()
+                    .map(|s| s.running.load(Ordering::Relaxed))
+                    .sum();
+                (task.to_string(), n)
+            })
+            .collect()
+    };
+    for (task, n) in sums {
+        metrics::gauge!(names::TASKS_RUNNING, "task" => task).set(n.max(0) as f64);
+    }
 }
 
 /// The events observer: every event this process records.
@@ -452,12 +477,12 @@ fn reason_of(reason: DeadLetterReason) -> usize {
 // --- what the worker reports itself -------------------------------------------------------------
 
 /// Counts a running attempt in `taskq_tasks_running{task}` while it lives.
-pub(crate) struct RunningGuard(Option<Gauge>);
+pub(crate) struct RunningGuard(Option<&'static Series>);
 
 impl Drop for RunningGuard {
     fn drop(&mut self) {
-        if let Some(g) = &self.0 {
-            g.decrement(1.0);
+        if let Some(s) = self.0 {
+            s.running.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
@@ -467,9 +492,12 @@ pub(crate) fn running(task: &str, queue: &str) -> RunningGuard {
     if !metrics_enabled() {
         return RunningGuard(None);
     }
-    let gauge = with_series(task, queue, |s| s.running().clone());
-    gauge.increment(1.0);
-    RunningGuard(Some(gauge))
+    let s = series(task, queue);
+    s.running.fetch_add(1, Ordering::Relaxed);
+    if !s.ran.load(Ordering::Relaxed) {
+        s.ran.store(true, Ordering::Relaxed);
+    }
+    RunningGuard(Some(s))
 }
 
 /// A failed attempt whose lease the worker found lost.
@@ -536,6 +564,7 @@ pub(crate) async fn sample(
             continue;
         }
         set_slots(me, Some(slots()));
+        publish_running();
         if n % QUEUE_EVERY == 0 {
             for queue in &queues {
                 let stats = tokio::select! {
@@ -575,6 +604,7 @@ pub(crate) async fn sample(
     }
     if metrics_enabled() {
         set_slots(me, None);
+        publish_running();
     }
 }
 
@@ -600,13 +630,43 @@ mod tests {
         }
     }
 
+    /// What metrics add to one task, in isolation (`cargo test --release -p taskq --lib
+    /// observer_cost -- --ignored --nocapture`): its three events and its running guard, into
+    /// taskq's Prometheus recorder, with the histograms drained as the upkeep thread would.
+    #[cfg(feature = "prometheus")]
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn observer_cost() {
+        let handle = crate::telemetry::install_prometheus().expect("install");
+        let id = crate::message::TaskId::new();
+        let enqueued = Event::new(EventKind::Enqueued, id, "bench.noop", "bench");
+        let started = Event::new(EventKind::Started, id, "bench.noop", "bench").wait_ms(0);
+        let done = Event::new(EventKind::Succeeded, id, "bench.noop", "bench").runtime_ms(0);
+        let n = 2_000_000u32;
+        let clock = std::time::Instant::now();
+        for i in 0..n {
+            observe(&enqueued);
+            observe(&started);
+            let guard = running("bench.noop", "bench");
+            drop(guard);
+            observe(&done);
+            if i % 200_000 == 0 {
+                let _ = handle.render();
+            }
+        }
+        let _ = handle.render();
+        let ns = clock.elapsed().as_nanos() as f64 / f64::from(n);
+        println!("metrics per task: {ns:.0} ns");
+        assert!(handle.render().contains("taskq_tasks_submitted_total"));
+    }
+
     #[test]
     fn one_series_per_pair_and_other_past_the_cap() {
         let a = lookup("t.metrics.a", "q");
         let b = lookup("t.metrics.a", "q");
-        assert!(Arc::ptr_eq(&a, &b));
+        assert!(std::ptr::eq(a, b));
         let c = lookup("t.metrics.a", "q2");
-        assert!(!Arc::ptr_eq(&a, &c));
+        assert!(!std::ptr::eq(a, c));
         with_series("t.metrics.a", "q2", |s| assert_eq!(&*s.queue, "q2"));
     }
 }

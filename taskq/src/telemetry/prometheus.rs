@@ -16,8 +16,9 @@ use tokio_util::sync::CancellationToken;
 use super::metrics::{enable_metrics, names, DURATION_BUCKETS, WAIT_BUCKETS};
 use super::TelemetryError;
 
-/// How often histograms are drained into their buckets.
-const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+/// How often histograms are drained into their buckets: each recorded value waits in a buffer
+/// (8 bytes) until then, so a worker running 200,000 tasks/s buffers about 3 MB in a second.
+const UPKEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// How long a scraper may take to send its request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -44,7 +45,7 @@ impl PrometheusHandle {
 /// Installs taskq's Prometheus recorder as this process's `metrics` recorder (once; later calls
 /// return the same handle) and starts feeding it ([`enable_metrics`]). Histograms get explicit
 /// buckets ([`DURATION_BUCKETS`], [`WAIT_BUCKETS`]), never summaries; a background thread
-/// drains them every five seconds.
+/// drains them every second.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -93,6 +94,7 @@ pub fn install_prometheus() -> Result<PrometheusHandle, TelemetryError> {
     // A thread, not a task: the handle may be installed before (or without) a runtime.
     let spawned = std::thread::Builder::new()
         .name("taskq-metrics-upkeep".into())
+        .stack_size(256 * 1024)
         .spawn(move || loop {
             std::thread::sleep(UPKEEP_EVERY);
             upkeep.run_upkeep();

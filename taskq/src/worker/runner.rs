@@ -571,7 +571,9 @@ async fn attempt(
     );
     crate::telemetry::trace::attach(&span, env);
     let _running = crate::telemetry::metrics::running(&env.task, &env.queue);
-    let clock = std::time::Instant::now();
+    // Timed for its log line only when a subscriber may want it (no clock read otherwise).
+    let clock = (tracing::level_filters::LevelFilter::current() >= tracing::Level::WARN)
+        .then(std::time::Instant::now);
     let timeout = env.timeout();
     let attempt = async {
         let caught = AssertUnwindSafe(ctx.clone().scope(task)).catch_unwind();
@@ -597,7 +599,9 @@ async fn attempt(
         Ok(r) => Ending::Finished(r),
         Err(code) => Ending::Interrupted(Interrupt::from_code(code).unwrap_or(Interrupt::Shutdown)),
     };
-    span.in_scope(|| log_ending(&ending, clock.elapsed()));
+    if let Some(clock) = clock {
+        span.in_scope(|| log_ending(&ending, clock.elapsed()));
+    }
     ending
 }
 

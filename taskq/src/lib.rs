@@ -57,7 +57,7 @@
 //!
 //! ## Crate features
 //! - `test-util`: the backend conformance suite, `taskq::conformance`.
-//! - `prometheus` (default): [`telemetry::install_prometheus`] and the worker's `/metrics`
+//! - `prometheus` (default): `taskq::telemetry::install_prometheus` and the worker's `/metrics`
 //!   endpoint (`TASKQ_METRICS_ADDR`).
 //! - `otel`: W3C trace context from producer to worker through `tracing-opentelemetry`
 //!   ([`telemetry`]).

@@ -1,5 +1,5 @@
 //! Metrics through the [`metrics`] facade: whatever recorder the process installed (taskq's
-//! Prometheus one with [`install_prometheus`](super::install_prometheus), or the host
+//! Prometheus one with `install_prometheus`, or the host
 //! application's own) gets taskq's families.
 //!
 //! Events are the one source of the task counters and histograms: the observer below sees every
@@ -93,7 +93,7 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 static ENABLED: AtomicBool = AtomicBool::new(true);
 
 /// Feeds taskq's metrics to the `metrics` recorder installed in this process: call it after
-/// installing your own recorder ([`install_prometheus`](super::install_prometheus) calls it
+/// installing your own recorder (`install_prometheus`, feature `prometheus`, calls it
 /// itself). Until then taskq records no metric at all, so a process without metrics pays
 /// nothing for them. Calling it again does nothing.
 ///

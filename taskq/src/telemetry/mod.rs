@@ -14,7 +14,7 @@
 //!                                  linked to it (retries)                  [feature `otel`]
 //! ```
 //!
-//! - **Metrics** ([`enable_metrics`], and with feature `prometheus`, [`install_prometheus`]):
+//! - **Metrics** ([`enable_metrics`], and with feature `prometheus`, `install_prometheus`):
 //!   the families of [`names`], labelled with task and queue names only. A worker serves them
 //!   at `/metrics` when `TASKQ_METRICS_ADDR` (or [`WorkerBuilder::metrics_addr`]) is set.
 //! - **Logs** ([`init_logs`]): `TASKQ_LOG=json` makes [`worker::run`] log one JSON object per

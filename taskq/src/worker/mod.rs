@@ -352,7 +352,7 @@ impl Worker {
 impl WorkerBuilder {
     /// Reads `TASKQ_QUEUES`, `TASKQ_CONCURRENCY`, `TASKQ_PREFETCH`, `TASKQ_LOG`
     /// ([`log_format`](Self::log_format)) and `TASKQ_METRICS_ADDR`
-    /// ([`metrics_addr`](Self::metrics_addr)); the client reads `TASKQ_URL`.
+    /// (`metrics_addr`, feature `prometheus`); the client reads `TASKQ_URL`.
     ///
     /// # Errors
     /// [`ConfigError::BadEnv`] for a value that does not parse.

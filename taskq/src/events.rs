@@ -368,7 +368,6 @@ pub(crate) type Observer = fn(&Event);
 static OBSERVER: OnceLock<Observer> = OnceLock::new();
 
 /// Installs the observer (metrics); later calls are ignored.
-#[allow(dead_code)] // until the metrics module installs one
 pub(crate) fn observe_with(observer: Observer) {
     let _ = OBSERVER.set(observer);
 }

@@ -1,0 +1,5 @@
+//! The API's request and response bodies (serde, documented). Routes live in `routes/`.
+
+mod health;
+
+pub use health::Health;

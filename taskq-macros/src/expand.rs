@@ -14,6 +14,7 @@
 //!     fn __taskq_run(task: add) -> impl Future<Output = i64> + Send { .. }
 //!     impl Task for add { .. }   impl Invoke for add { .. }
 //!     impl TakesInput for add { type Input = i64; const INPUT = "a"; }
+//!     // in `impl Task`: `fn __schema(..)`, the JSON Schemas of the arguments and the output
 //!     inventory::submit! { TaskEntry::of::<add>(file!(), line!()) }
 //! };
 //! ```
@@ -289,6 +290,12 @@ fn expand(task: &Task<'_>, options: &TaskAttr) -> TokenStream {
             )
         }
     };
+    let output_schema = match &task.output {
+        Output::Unit => quote!(#krate::__private::null_schema()),
+        Output::Plain(ty) => probe(krate, ty.to_token_stream()),
+        Output::Result(ty) => probe(krate, quote!(<#ty as #krate::__private::ResultParts>::Ok)),
+    };
+    let schema_fn = schema_fn(krate, func, &task.fields, &output_schema);
     let ctx_pattern = if takes_ctx {
         quote!(__taskq_ctx)
     } else {
@@ -315,6 +322,8 @@ fn expand(task: &Task<'_>, options: &TaskAttr) -> TokenStream {
                 let __taskq_future = __taskq_run(self #ctx_arg);
                 async move { #into_result }
             }
+
+            #schema_fn
         }
     };
     let invoke_impl = (task.kind == Kind::Invoke).then(|| {
@@ -530,6 +539,11 @@ fn expand_workflow(workflow: &Workflow<'_>, options: &WorkflowAttr) -> TokenStre
         syn::ReturnType::Default => span,
     };
     let canvas_assoc = quote_spanned!(canvas_span=> type Canvas = #canvas_ty;);
+    let output_schema = match &workflow.canvas {
+        CanvasType::Opaque(output) => probe(krate, output.to_token_stream()),
+        CanvasType::Named(ty) => probe(krate, quote!(<#ty as #krate::canvas::Canvas>::Output)),
+    };
+    let schema_fn = schema_fn(krate, func, &workflow.fields, &output_schema);
 
     let here = quote_spanned!(span=> ::core::file!(), ::core::line!());
     quote! {
@@ -565,11 +579,51 @@ fn expand_workflow(workflow: &Workflow<'_>, options: &WorkflowAttr) -> TokenStre
                     let Self { #(#field_idents),* } = self;
                     #build
                 }
+
+                #schema_fn
             }
             #krate::__private::inventory::submit! {
                 #krate::canvas::WorkflowEntry::of::<#ident>(#here)
             }
         };
+    }
+}
+
+/// `__schema`, of `Task` or `Workflow`: the doc comment, each field's name, schema and whether
+/// it is required (not an `Option`), and `output`, the output's schema.
+fn schema_fn(
+    krate: &syn::Path,
+    func: &ItemFn,
+    fields: &[Field],
+    output: &TokenStream,
+) -> TokenStream {
+    let description = match model::description(&func.attrs) {
+        Some(text) => quote!(::core::option::Option::Some(#text)),
+        None => quote!(::core::option::Option::None),
+    };
+    let params = fields.iter().map(|field| {
+        let name = field.ident.unraw().to_string();
+        let schema = probe(krate, field.ty.to_token_stream());
+        let required = !model::is_option(&field.ty);
+        quote!((#name, #schema, #required))
+    });
+    quote! {
+        fn __schema(
+            __taskq_gen: &mut #krate::schema::SchemaGen,
+        ) -> #krate::schema::TaskSchema {
+            #[allow(unused_imports)]
+            use #krate::__private::{ViaAny as _, ViaJsonSchema as _};
+            #krate::__private::task_schema(#description, [#(#params),*], #output)
+        }
+    }
+}
+
+/// The schema of type `ty`, by autoref specialization: `ViaJsonSchema` (on `Probe<T>`) when
+/// `ty: JsonSchema`, else `ViaAny` (on `&Probe<T>`), whose `{}` never fails to compile. Needs
+/// both traits in scope and `__taskq_gen`.
+fn probe(krate: &syn::Path, ty: TokenStream) -> TokenStream {
+    quote! {
+        (&#krate::__private::Probe::<#ty>::new()).field_schema(__taskq_gen)
     }
 }
 

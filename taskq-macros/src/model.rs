@@ -7,6 +7,7 @@
 
 use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
 use quote::ToTokens;
+use syn::ext::IdentExt;
 use syn::{
     Attribute, FnArg, GenericArgument, GenericParam, Ident, ItemFn, Pat, PatIdent, PatType,
     PathArguments, ReturnType, Type, TypeImplTrait, TypeParamBound, TypeReference,
@@ -426,6 +427,10 @@ fn find_impl_trait(ty: &Type) -> Option<&Type> {
     }
 }
 
+/// Parameter names a task or workflow cannot have, and what the REST API sends under each:
+/// a body is the arguments as an object, beside these keys.
+const RESERVED: [(&str, &str); 2] = [("task", "the {noun}'s name"), ("options", "submit options")];
+
 /// The argument `typed` as a field of the struct, if it is a plain name.
 fn field(cx: &mut Ctxt, typed: &PatType, noun: &str) -> Option<Field> {
     match &*typed.pat {
@@ -435,10 +440,19 @@ fn field(cx: &mut Ctxt, typed: &PatType, noun: &str) -> Option<Field> {
             ident,
             ..
         }) => {
+            let name = ident.unraw().to_string();
+            if let Some((_, what)) = RESERVED.iter().find(|(reserved, _)| *reserved == name) {
+                let what = what.replace("{noun}", noun);
+                cx.error_spanned(
+                    ident,
+                    format!("`{name}` is a reserved parameter name: the REST API sends {what} under it; rename the parameter"),
+                );
+                return None;
+            }
             return Some(Field {
                 ident: ident.clone(),
                 ty: (*typed.ty).clone(),
-            })
+            });
         }
         Pat::Wild(wild) => cx.error_spanned(
             wild,
@@ -480,6 +494,50 @@ fn is_our_attr(attr: &Attribute, krate: &syn::Path, name: &str) -> bool {
 /// Whether `ty` is the task's `Context`: a path whose last segment is `Context`.
 fn is_context(ty: &Type) -> bool {
     last_segment(ty).is_some_and(|s| s.ident == "Context" && s.arguments.is_none())
+}
+
+/// Whether `ty` is an `Option<..>` (by the last segment of its path): serde fills a missing
+/// field of that type with `None`, so a body may leave it out.
+pub(crate) fn is_option(ty: &Type) -> bool {
+    last_segment(ty).is_some_and(|s| {
+        s.ident == "Option" && matches!(s.arguments, PathArguments::AngleBracketed(_))
+    })
+}
+
+/// The function's doc comment: its `#[doc = ".."]` lines joined with newlines, less the one
+/// space that `/// ` leaves at the start of every line, trimmed; `None` if there is none.
+pub(crate) fn description(attrs: &[Attribute]) -> Option<String> {
+    let mut lines = Vec::new();
+    for attr in attrs {
+        let syn::Meta::NameValue(meta) = &attr.meta else {
+            continue;
+        };
+        if !meta.path.is_ident("doc") {
+            continue;
+        }
+        if let syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(text),
+            ..
+        }) = &meta.value
+        {
+            // `split`, not `lines`: an empty `///` line is an empty string, and still a line.
+            lines.extend(text.value().split('\n').map(str::to_owned));
+        }
+    }
+    let spaced = lines
+        .iter()
+        .filter(|line| !line.trim().is_empty())
+        .all(|line| line.starts_with(' '));
+    let lines: Vec<&str> = lines
+        .iter()
+        .map(|line| match line.strip_prefix(' ') {
+            Some(rest) if spaced => rest.trim_end(),
+            _ => line.trim_end(),
+        })
+        .collect();
+    let text = lines.join("\n");
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_owned())
 }
 
 /// Whether `ty` is a `Result`, under any path or alias (`io::Result<T>`, `anyhow::Result<T>`).
@@ -668,7 +726,51 @@ fn write_tokens(out: &mut String, tokens: TokenStream) {
 
 #[cfg(test)]
 mod tests {
-    use super::type_string;
+    use super::{description, is_option, type_string};
+
+    #[test]
+    fn descriptions_join_doc_lines() {
+        let func: syn::ItemFn = syn::parse_quote! {
+            /// Adds two numbers.
+            ///
+            ///   Indented stays indented.
+            #[doc(hidden)]
+            #[doc = include_str!("x")]
+            /** Block. */
+            async fn add() {}
+        };
+        assert_eq!(
+            description(&func.attrs).as_deref(),
+            Some("Adds two numbers.\n\n  Indented stays indented.\nBlock.")
+        );
+        let func: syn::ItemFn = syn::parse_quote! {
+            #[doc = "no space"]
+            /// spaced
+            fn f() {}
+        };
+        assert_eq!(
+            description(&func.attrs).as_deref(),
+            Some("no space\n spaced")
+        );
+        let func: syn::ItemFn = syn::parse_quote!(
+            fn f() {}
+        );
+        assert_eq!(description(&func.attrs), None);
+    }
+
+    #[test]
+    fn options_are_recognized_by_their_last_segment() {
+        for (source, expected) in [
+            ("Option<u32>", true),
+            ("std::option::Option<String>", true),
+            ("Option", false),
+            ("Vec<Option<u32>>", false),
+            ("u32", false),
+        ] {
+            let ty: syn::Type = syn::parse_str(source).expect("a type");
+            assert_eq!(is_option(&ty), expected, "{source}");
+        }
+    }
 
     #[test]
     fn types_print_like_source() {

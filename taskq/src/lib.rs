@@ -61,6 +61,8 @@
 //!   endpoint (`TASKQ_METRICS_ADDR`).
 //! - `otel`: W3C trace context from producer to worker through `tracing-opentelemetry`
 //!   ([`telemetry`]).
+//! - `schema`: typed JSON Schemas of every task's and workflow's arguments and output, from
+//!   `schemars::JsonSchema` ([`schema`]), for REST APIs and OpenAPI documents.
 
 #![warn(missing_docs)]
 
@@ -75,6 +77,7 @@ pub mod events;
 mod message;
 pub mod registry;
 mod result;
+pub mod schema;
 mod state;
 mod task;
 pub mod telemetry;
@@ -109,7 +112,11 @@ pub mod __private {
     pub use serde;
     pub use serde_json;
 
+    use std::fmt;
     use std::future::Future;
+    use std::marker::PhantomData;
+
+    use crate::schema::{self, SchemaGen, TaskSchema};
 
     /// Splits a `Result`-returning task's return type into its output and error.
     pub trait ResultParts {
@@ -164,5 +171,82 @@ pub mod __private {
         F: Future + Send + 'static,
     {
         Box::pin(f)
+    }
+
+    /// Stands for the type `T` in an autoref-specialized method call: `(&Probe::<T>::new())
+    /// .field_schema(generator)` is [`ViaJsonSchema::field_schema`] when `T: JsonSchema` (with
+    /// the feature `schema`), else [`ViaAny::field_schema`].
+    pub struct Probe<T: ?Sized>(PhantomData<T>);
+
+    impl<T: ?Sized> Probe<T> {
+        /// The probe of `T`.
+        #[allow(clippy::new_without_default)]
+        pub const fn new() -> Self {
+            Self(PhantomData)
+        }
+    }
+
+    impl<T: ?Sized> fmt::Debug for Probe<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("Probe")
+        }
+    }
+
+    /// The schema of a type that implements `schemars::JsonSchema`: picked first, when it
+    /// applies.
+    pub trait ViaJsonSchema {
+        /// The type's schema, or a `$ref` to its definition in `generator`.
+        fn field_schema(&self, generator: &mut SchemaGen) -> serde_json::Value;
+    }
+
+    #[cfg(feature = "schema")]
+    impl<T: schemars::JsonSchema + ?Sized> ViaJsonSchema for Probe<T> {
+        fn field_schema(&self, generator: &mut SchemaGen) -> serde_json::Value {
+            generator.subschema_for::<T>()
+        }
+    }
+
+    /// The schema of any other type: `{}`, any JSON.
+    pub trait ViaAny {
+        /// `{}`.
+        fn field_schema(&self, generator: &mut SchemaGen) -> serde_json::Value;
+    }
+
+    impl<T: ?Sized> ViaAny for &Probe<T> {
+        fn field_schema(&self, _generator: &mut SchemaGen) -> serde_json::Value {
+            serde_json::Value::Object(serde_json::Map::new())
+        }
+    }
+
+    /// The schema of a task or workflow: its doc comment, its parameters as `(name, schema,
+    /// required)` in declaration order, its output's schema.
+    pub fn task_schema<const N: usize>(
+        description: ::core::option::Option<&'static str>,
+        params: [(&'static str, serde_json::Value, bool); N],
+        output: serde_json::Value,
+    ) -> TaskSchema {
+        let params = params
+            .into_iter()
+            .map(|(name, schema, required)| schema::Param {
+                name,
+                schema,
+                required,
+            })
+            .collect();
+        TaskSchema {
+            description: description.map(str::to_owned),
+            args: schema::args_schema(params),
+            output,
+        }
+    }
+
+    /// `{"type":"null"}`: the output of a task that returns nothing.
+    pub fn null_schema() -> serde_json::Value {
+        let mut object = serde_json::Map::new();
+        object.insert(
+            "type".to_owned(),
+            serde_json::Value::String("null".to_owned()),
+        );
+        serde_json::Value::Object(object)
     }
 }

@@ -16,6 +16,7 @@ use futures_util::FutureExt;
 use crate::context::Context;
 use crate::error::RegistryError;
 use crate::message::{FailureKind, IdHasher, Payload, TaskFailure};
+use crate::schema::SchemaFn;
 use crate::task::{Task, TaskOptions};
 
 /// The type-erased body of a task: decode the arguments (an error means the message is
@@ -43,6 +44,23 @@ pub struct TaskEntry {
     /// pass arguments by position, such as Celery messages; empty for a task whose arguments
     /// are not a struct.
     pub params: fn() -> &'static [&'static str],
+    /// The task's JSON Schemas: its doc comment, its arguments as an object, its output (see
+    /// [`crate::schema`]).
+    ///
+    /// ```
+    /// /// Says hello.
+    /// #[taskq::task]
+    /// async fn greet(name: String, times: Option<u32>) -> String {
+    ///     format!("hello {name}").repeat(times.unwrap_or(1) as usize)
+    /// }
+    ///
+    /// let entry = taskq::Registry::global().unwrap().get(<greet as taskq::Task>::NAME).unwrap();
+    /// let schema = (entry.schema)(&mut taskq::schema::SchemaGen::new());
+    /// assert_eq!(schema.description.as_deref(), Some("Says hello."));
+    /// assert_eq!(schema.args["required"], serde_json::json!(["name"]));
+    /// println!("{}", schema.args);
+    /// ```
+    pub schema: SchemaFn,
 }
 
 impl fmt::Debug for TaskEntry {
@@ -66,6 +84,7 @@ impl TaskEntry {
             line,
             type_name: std::any::type_name::<T>,
             params: params::<T>,
+            schema: T::__schema,
         }
     }
 

@@ -90,6 +90,15 @@ pub trait Task: Serialize + DeserializeOwned + Send + 'static {
 
     /// Runs the task.
     fn run(self, ctx: Context) -> impl Future<Output = Result<Self::Output, Self::Error>> + Send;
+
+    /// The task's schemas: `#[task]` writes this (see [`crate::schema`]); read it through
+    /// [`TaskEntry::schema`](crate::TaskEntry::schema). By default: any JSON arguments and
+    /// output.
+    #[doc(hidden)]
+    fn __schema(generator: &mut crate::schema::SchemaGen) -> crate::schema::TaskSchema {
+        let _ = generator;
+        crate::schema::TaskSchema::any()
+    }
 }
 
 #[diagnostic::on_unimplemented(

@@ -592,6 +592,6 @@ pub use boxed::BoxedCanvas;
 pub use dag::{Dag, DagWorkflow, Deps, StepRef};
 pub(crate) use workflow::START_WORKFLOW_ENTRY;
 pub use workflow::{
-    find as find_workflow, StartWorkflow, Workflow, WorkflowCall, WorkflowEntry,
+    all as workflows, find as find_workflow, StartWorkflow, Workflow, WorkflowCall, WorkflowEntry,
     START_WORKFLOW_TASK,
 };

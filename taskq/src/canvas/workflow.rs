@@ -14,6 +14,7 @@ use crate::client::Client;
 use crate::error::{Error, WorkflowError};
 use crate::message::{Payload, TaskId};
 use crate::result::AsyncResult;
+use crate::schema::{SchemaFn, SchemaGen, TaskSchema};
 
 /// A workflow: a serializable struct of arguments and the canvas it builds. `#[workflow]`
 /// implements it.
@@ -53,6 +54,14 @@ pub trait Workflow: Serialize + DeserializeOwned + Send + 'static {
     type Canvas: Canvas;
     /// Builds the canvas.
     fn build(self) -> Self::Canvas;
+
+    /// The workflow's schemas: `#[workflow]` writes this (see [`crate::schema`]); read it
+    /// through [`WorkflowEntry::schema`]. By default: any JSON arguments and output.
+    #[doc(hidden)]
+    fn __schema(generator: &mut SchemaGen) -> TaskSchema {
+        let _ = generator;
+        TaskSchema::any()
+    }
 }
 
 /// A registered workflow: its name, where it is declared, and how to start it from JSON.
@@ -65,6 +74,28 @@ pub struct WorkflowEntry {
     pub file: &'static str,
     /// The line.
     pub line: u32,
+    /// The workflow's JSON Schemas: its doc comment, its arguments as an object, the canvas's
+    /// output (see [`crate::schema`]).
+    ///
+    /// ```
+    /// use taskq::canvas::Canvas;
+    ///
+    /// #[taskq::task]
+    /// async fn count(n: u32) -> u32 { n }
+    ///
+    /// /// Counts to `n`.
+    /// #[taskq::workflow]
+    /// fn counting(n: u32) -> impl Canvas<Output = u32> {
+    ///     count::new(n)
+    /// }
+    ///
+    /// let name = <counting as taskq::canvas::Workflow>::NAME;
+    /// let entry = taskq::canvas::workflows().find(|e| e.name == name).unwrap();
+    /// let schema = (entry.schema)(&mut taskq::schema::SchemaGen::new());
+    /// assert_eq!(schema.description.as_deref(), Some("Counts to `n`."));
+    /// assert_eq!(schema.args["required"], serde_json::json!(["n"]));
+    /// ```
+    pub schema: SchemaFn,
 }
 
 impl fmt::Debug for WorkflowEntry {
@@ -84,6 +115,7 @@ impl WorkflowEntry {
             start: start_erased::<W>,
             file,
             line,
+            schema: W::__schema,
         }
     }
 }
@@ -106,9 +138,25 @@ fn start_erased<W: Workflow>(
 
 /// The registered workflow named `name`.
 pub fn find(name: &str) -> Option<&'static WorkflowEntry> {
-    inventory::iter::<WorkflowEntry>
-        .into_iter()
-        .find(|e| e.name == name)
+    all().find(|e| e.name == name)
+}
+
+/// Every workflow linked into the binary, in no particular order (a name declared twice is
+/// there twice: [`find`] takes the first).
+///
+/// ```
+/// #[taskq::task]
+/// async fn one() -> u32 { 1 }
+///
+/// #[taskq::workflow(name = "docs.just_one")]
+/// fn just_one() -> taskq::Call<one> {
+///     one::new()
+/// }
+///
+/// assert!(taskq::canvas::workflows().any(|e| e.name == "docs.just_one"));
+/// ```
+pub fn all() -> impl Iterator<Item = &'static WorkflowEntry> {
+    inventory::iter::<WorkflowEntry>.into_iter()
 }
 
 /// A workflow with its arguments, ready to send.
@@ -212,6 +260,31 @@ impl crate::task::Task for StartWorkflow {
         })?;
         let handle = client.start_workflow(&self.name, args).await?;
         Ok(handle.id())
+    }
+
+    fn __schema(_generator: &mut SchemaGen) -> TaskSchema {
+        use crate::schema::{args_schema, Param};
+        use serde_json::json;
+        TaskSchema {
+            description: Some(
+                "Starts the workflow registered as `name` with the JSON arguments `args`; its \
+                 result is the workflow's id."
+                    .to_owned(),
+            ),
+            args: args_schema(vec![
+                Param {
+                    name: "name",
+                    schema: json!({ "type": "string", "description": "The workflow's registered name." }),
+                    required: true,
+                },
+                Param {
+                    name: "args",
+                    schema: json!({ "description": "Its arguments." }),
+                    required: true,
+                },
+            ]),
+            output: json!({ "type": "string", "format": "uuid" }),
+        }
     }
 }
 

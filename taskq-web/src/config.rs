@@ -197,6 +197,19 @@ impl WebConfig {
                 .clone(),
         };
         let catalog = Catalog::new(&registry);
+        let document = crate::openapi::document(
+            &catalog,
+            self.settings.any_task,
+            self.settings.max_wait.as_secs(),
+        );
+        let openapi = serde_json::to_vec(&document).unwrap_or_default().into();
+        let metrics = match taskq::telemetry::install_prometheus() {
+            Ok(h) => Some(h),
+            Err(e) => {
+                tracing::warn!(error = %e, "GET /metrics is off");
+                None
+            }
+        };
         let state = AppState {
             client,
             auth: AuthConfig {
@@ -205,6 +218,8 @@ impl WebConfig {
             },
             catalog,
             settings: self.settings,
+            openapi,
+            metrics,
         };
         Ok(crate::app::build(Arc::new(state)))
     }

@@ -57,8 +57,11 @@ mod app;
 mod auth;
 mod catalog;
 mod config;
+mod extract;
+mod openapi;
 mod problem;
 mod state;
+mod submit;
 
 pub mod api;
 mod dashboard;

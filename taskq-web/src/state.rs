@@ -20,6 +20,10 @@ pub(crate) struct AppState {
     pub(crate) catalog: Catalog,
     /// Limits and switches.
     pub(crate) settings: Settings,
+    /// The OpenAPI document, serialized once at start-up.
+    pub(crate) openapi: axum::body::Bytes,
+    /// taskq's Prometheus recorder; `None` when the process has another one.
+    pub(crate) metrics: Option<taskq::telemetry::PrometheusHandle>,
 }
 
 /// Limits and switches of a router.

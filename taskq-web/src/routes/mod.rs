@@ -6,9 +6,28 @@ use axum::Router;
 
 use crate::state::AppState;
 
+mod dead;
+mod docs;
+mod events;
 mod health;
+mod metrics;
+mod openapi;
+pub(crate) mod queues;
+mod tasks;
+mod workers;
+mod workflows;
 
 /// Every API route.
 pub(crate) fn routes() -> Router<Arc<AppState>> {
-    Router::new().merge(health::routes())
+    Router::new()
+        .merge(health::routes())
+        .merge(tasks::routes())
+        .merge(workflows::routes())
+        .merge(queues::routes())
+        .merge(dead::routes())
+        .merge(workers::routes())
+        .merge(events::routes())
+        .merge(metrics::routes())
+        .merge(openapi::routes())
+        .merge(docs::routes())
 }

@@ -18,18 +18,20 @@ if ! command -v redis-server >/dev/null 2>&1; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
 fi
 
-# The taskq-celery tests run real Python Celery (pinned versions) from a virtual environment.
-reqs=taskq-celery/python/requirements.txt
-if [ -f "$reqs" ] && ! cmp -s "$reqs" .venv/.taskq-celery-requirements 2>/dev/null; then
+# The taskq-celery tests run real Python Celery (pinned versions), and taskq-web's contract test
+# runs schemathesis, from one virtual environment.
+reqs=(taskq-celery/python/requirements.txt taskq-web/tests/requirements.txt)
+stamp=$(cat "${reqs[@]}")
+if [ "$stamp" != "$(cat .venv/.taskq-requirements 2>/dev/null)" ]; then
   if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
     echo "installing python3-venv (the Celery tests create a virtual environment)..."
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
   fi
-  echo "installing the pinned Celery into .venv..."
+  echo "installing the pinned Celery and schemathesis into .venv..."
   python3 -m venv .venv
-  .venv/bin/pip install -q --disable-pip-version-check -r "$reqs"
-  cp "$reqs" .venv/.taskq-celery-requirements
+  for r in "${reqs[@]}"; do .venv/bin/pip install -q --disable-pip-version-check -r "$r"; done
+  printf '%s' "$stamp" > .venv/.taskq-requirements
 fi
 
 cargo test --workspace --all-targets --no-fail-fast "$@"

@@ -11,6 +11,7 @@ mod celery;
 mod compare;
 mod metrics_cost;
 mod scenarios;
+mod web;
 
 // The system allocator (glibc) spends a third of the run in malloc/free when tasks are
 // allocated on one thread and freed on another; production services pick an allocator, and so
@@ -40,6 +41,12 @@ pub struct Options {
     /// `enqueue_batched` (the batched half of `enqueue` alone), `process`, `e2e`, `latency`,
     /// `metrics` (memory: end to end with metrics off and on, also part of `e2e`)).
     pub scenarios: Vec<String>,
+    /// `--web`: the REST API's submit and status figures instead of the task scenarios.
+    pub web: bool,
+    /// `--web`: how many keep-alive connections the load generator keeps busy.
+    pub web_connections: usize,
+    /// `--web`: how long each scenario is measured, in seconds.
+    pub web_seconds: f64,
 }
 
 impl Options {
@@ -54,6 +61,7 @@ fn usage() -> &'static str {
      [--concurrency N] [--latency-samples N] [--prefill N] \
      [--window N] [--scenarios all|enqueue,enqueue_batched,process,e2e,latency,metrics] \
      [--workflow chain10|chord1000] \
+     | --web [--web-connections N] [--web-seconds S] \
      | --compare [--compare-tasks N] [--rounds N] (needs --no-default-features --features compare)"
 }
 
@@ -68,6 +76,9 @@ fn parse() -> Result<Options, String> {
         window: 0,
         workflow: None,
         scenarios: vec!["all".into()],
+        web: false,
+        web_connections: 16,
+        web_seconds: 5.0,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -97,6 +108,16 @@ fn parse() -> Result<Options, String> {
             }
             "--scenarios" => {
                 o.scenarios = value()?.split(',').map(|s| s.trim().to_owned()).collect()
+            }
+            "--web" => o.web = true,
+            "--web-connections" => o.web_connections = number(value()?)?.max(1),
+            "--web-seconds" => {
+                let v = value()?;
+                o.web_seconds = v
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|s| *s > 0.0)
+                    .ok_or_else(|| format!("--web-seconds: `{v}` is not a positive number"))?;
             }
             "-h" | "--help" => return Err(usage().to_owned()),
             other => return Err(format!("unknown option `{other}`\n{}", usage())),
@@ -145,7 +166,9 @@ fn main() -> ExitCode {
     // thread on a two-core machine would only add context switches.
     let result = runtime.block_on(async move {
         let run = async move {
-            if options.backend == "celery-redis" {
+            if options.web {
+                web::run(&options).await
+            } else if options.backend == "celery-redis" {
                 celery::run(&options).await
             } else {
                 scenarios::run(&options).await?;

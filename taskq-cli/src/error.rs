@@ -97,6 +97,14 @@ pub enum CliError {
     #[error("{0}")]
     Backend(#[from] taskq::BackendError),
 
+    /// The web server could not be configured or could not serve.
+    #[error("{0}")]
+    Web(#[from] taskq_web::WebError),
+
+    /// A token could not be made.
+    #[error("{0}")]
+    Token(#[from] taskq_web::token::TokenError),
+
     /// Writing the output failed (other than a closed pipe, which ends quietly).
     #[error("cannot write the output: {0}")]
     Io(#[from] std::io::Error),

@@ -13,6 +13,8 @@ mod revoke;
 mod send;
 mod start_workflow;
 mod tasks;
+mod token;
+mod web;
 mod workers;
 
 use clap::Subcommand;
@@ -49,6 +51,10 @@ pub enum Command {
     Send(send::Args),
     /// Starts a registered workflow by name with JSON arguments.
     StartWorkflow(start_workflow::Args),
+    /// Serves taskq-web's REST API and live dashboard for this backend.
+    Web(web::Args),
+    /// Makes API tokens for `taskq web` and taskq-web (`token create --role operator`).
+    Token(token::Args),
     /// Prints a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(completions::Args),
 }
@@ -69,6 +75,8 @@ pub async fn run(command: Command, ctx: &Ctx) -> Result<(), CliError> {
         Command::Events(a) => events::run(a, ctx).await,
         Command::Send(a) => send::run(a, ctx).await,
         Command::StartWorkflow(a) => start_workflow::run(a, ctx).await,
+        Command::Web(a) => web::run(a, ctx).await,
+        Command::Token(a) => token::run(a, ctx),
         Command::Completions(a) => completions::run(a),
     }
 }

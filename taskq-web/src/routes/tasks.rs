@@ -184,8 +184,18 @@ async fn status(
     let not_found = || ApiError::NotFound {
         what: format!("task {id}"),
     };
-    let mut detail = state.client.inspect(id).await?.ok_or_else(not_found)?;
-    if let Some(wait) = wait.filter(|w| !w.is_zero()) {
+    let wait = wait.filter(|w| !w.is_zero());
+    let mut detail = match (state.client.inspect(id).await?, wait) {
+        (Some(d), _) => d,
+        // A workflow's id is its last step's, which exists only once the steps before it
+        // are done: with `?wait=` wait for it like for any other task.
+        (None, Some(wait)) => {
+            let _ = state.client.backend().wait_result(id, Some(wait)).await?;
+            state.client.inspect(id).await?.ok_or_else(not_found)?
+        }
+        (None, None) => return Err(not_found()),
+    };
+    if let Some(wait) = wait {
         if !detail.state.is_final() {
             // Woken by the completion itself (the backend's notification), never by polling.
             let _ = state.client.backend().wait_result(id, Some(wait)).await?;

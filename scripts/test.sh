@@ -18,6 +18,13 @@ if ! command -v redis-server >/dev/null 2>&1; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
 fi
 
+# The taskq-web browser test drives Debian's headless Chromium through chromedriver.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  echo "installing chromium and chromium-driver (the dashboard's browser test)..."
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
 # The taskq-celery tests run real Python Celery (pinned versions), and taskq-web's contract test
 # runs schemathesis, from one virtual environment.
 reqs=(taskq-celery/python/requirements.txt taskq-web/tests/requirements.txt)

@@ -160,10 +160,7 @@ pub(crate) fn args_match(want: &str, raw: &str) -> bool {
             let value = value.trim();
             return match at {
                 Value::String(s) => s == value,
-                other => {
-                    other.to_string() == value
-                        || serde_json::from_str::<Value>(value).is_ok_and(|v| &v == other)
-                }
+                other => serde_json::from_str::<Value>(value).is_ok_and(|v| &v == other),
             };
         }
     }

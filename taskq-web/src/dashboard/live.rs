@@ -326,8 +326,8 @@ pub(crate) struct Live {
     ticks: broadcast::Sender<Arc<Tick>>,
     changes: broadcast::Sender<Arc<Change>>,
     snapshot: Mutex<Snapshot>,
-    /// Set once the retained log has been replayed (pages may show "catching up" before).
-    seeded: std::sync::atomic::AtomicBool,
+    /// Set once the retained log has been replayed and depths sampled once.
+    seeded: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for Live {
@@ -352,7 +352,7 @@ impl Live {
             ticks: broadcast::channel(16).0,
             changes: broadcast::channel(64).0,
             snapshot: Mutex::new(Snapshot::default()),
-            seeded: std::sync::atomic::AtomicBool::new(false),
+            seeded: tokio::sync::watch::channel(false).0,
         })
     }
 
@@ -424,7 +424,15 @@ impl Live {
 
     /// Whether the retained log was replayed.
     pub(crate) fn seeded(&self) -> bool {
-        self.seeded.load(std::sync::atomic::Ordering::Relaxed)
+        *self.seeded.borrow()
+    }
+
+    /// Waits (at most `within`) until the retained log was replayed and depths and workers
+    /// were sampled once, so that the first page a fresh server renders is not empty.
+    pub(crate) async fn wait_seeded(self: &Arc<Self>, within: Duration) {
+        self.ensure_started();
+        let mut rx = self.seeded.subscribe();
+        let _ = tokio::time::timeout(within, rx.wait_for(|s| *s)).await;
     }
 
     /// The last backend error, if the last read failed.
@@ -482,7 +490,9 @@ async fn run(live: Weak<Live>, backend: Arc<dyn Backend>) {
         }
     }
     if let Some(me) = live.upgrade() {
-        me.seeded.store(true, std::sync::atomic::Ordering::Relaxed);
+        // A first sample, so pages have depths and workers before the first tick.
+        let _ = sample(&me, &backend, &queues, &mut Change::default()).await;
+        me.seeded.send_replace(true);
     }
     // --- follow -----------------------------------------------------------------------------
     let mut pending = Change::default();

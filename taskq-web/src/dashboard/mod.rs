@@ -52,6 +52,9 @@ use crate::state::AppState;
 
 use live::Live;
 
+/// How long a page waits for a fresh aggregator to replay the retained events.
+const SEED_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// The dashboard's own state beside the API's: the live aggregator, made on first use (it
 /// needs the backend, which the router only gets with its state).
 #[derive(Debug, Default)]
@@ -60,13 +63,17 @@ pub(crate) struct Dash {
 }
 
 impl Dash {
-    /// The aggregator over `app`'s backend, started.
-    pub(crate) fn live(&self, app: &AppState) -> Arc<Live> {
-        let live = self
-            .live
-            .get_or_init(|| Live::new(Arc::clone(app.client.backend())));
-        live.ensure_started();
-        Arc::clone(live)
+    /// The aggregator over `app`'s backend, started; the first call waits (a few seconds at
+    /// most) for it to replay the backend's retained events.
+    pub(crate) async fn live(&self, app: &AppState) -> Arc<Live> {
+        let live = Arc::clone(
+            self.live
+                .get_or_init(|| Live::new(Arc::clone(app.client.backend()))),
+        );
+        if !live.seeded() {
+            live.wait_seeded(SEED_WAIT).await;
+        }
+        live
     }
 }
 

@@ -33,7 +33,7 @@ pub(crate) async fn page(
     State(app): State<Arc<AppState>>,
     Extension(dash): Extension<Arc<Dash>>,
 ) -> Html<String> {
-    let live = dash.live(&app);
+    let live = dash.live(&app).await;
     let points: Vec<Point> = live
         .history()
         .iter()
@@ -83,7 +83,7 @@ pub(crate) async fn fragment(
     State(app): State<Arc<AppState>>,
     Extension(dash): Extension<Arc<Dash>>,
 ) -> Html<String> {
-    Html(body(&dash.live(&app)).into_string())
+    Html(body(&dash.live(&app).await).into_string())
 }
 
 fn body(live: &Arc<Live>) -> Markup {

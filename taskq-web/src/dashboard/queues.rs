@@ -22,7 +22,7 @@ pub(crate) async fn page(
     State(app): State<Arc<AppState>>,
     Extension(dash): Extension<Arc<Dash>>,
 ) -> Html<String> {
-    let depths = dash.live(&app).depths();
+    let depths = dash.live(&app).await.depths();
     let body = html! {
         div #frag hx-get="/ui/frag/queues" hx-trigger="sse:changed" hx-sync="this:queue last" {
             (depth_table(&depths, Some(&who)))
@@ -48,7 +48,7 @@ pub(crate) async fn fragment(
     State(app): State<Arc<AppState>>,
     Extension(dash): Extension<Arc<Dash>>,
 ) -> Html<String> {
-    Html(depth_table(&dash.live(&app).depths(), Some(&who)).into_string())
+    Html(depth_table(&dash.live(&app).await.depths(), Some(&who)).into_string())
 }
 
 /// The table of depths; with `who`, the actions it may take.

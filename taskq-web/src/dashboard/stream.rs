@@ -97,7 +97,7 @@ pub(crate) async fn stream(
     Extension(dash): Extension<Arc<Dash>>,
     Query(topic): Query<Topic>,
 ) -> impl IntoResponse {
-    let live = dash.live(&app);
+    let live = dash.live(&app).await;
     let mut ticks = live.ticks();
     let mut changes = live.changes();
     let events = async_stream(move |tx| async move {

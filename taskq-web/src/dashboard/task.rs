@@ -93,7 +93,7 @@ async fn body(
     who: &Principal,
     detail: Result<Option<TaskDetail>, taskq::BackendError>,
 ) -> Markup {
-    let events = dash.live(app).events_of(id);
+    let events = dash.live(app).await.events_of(id);
     let detail = match detail {
         Err(e) => return html! { p.error { "The backend did not answer: " (e) } },
         Ok(None) if events.is_empty() => {

@@ -117,7 +117,7 @@ async fn list(app: &AppState, dash: &Dash, filter: &Filter, who: &Principal) -> 
     let act = may(who, Role::Operator);
     let now = Timestamp::now();
     if filter.state() == StateFilter::Finished {
-        let live = dash.live(app);
+        let live = dash.live(app).await;
         let rows = live.recent(SHOW_MAX, |f| {
             filter.queue().is_none_or(|q| q == f.queue) && filter.name_matches(&f.task)
         });

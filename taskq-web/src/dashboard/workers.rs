@@ -21,7 +21,7 @@ pub(crate) async fn page(
     State(app): State<Arc<AppState>>,
     Extension(dash): Extension<Arc<Dash>>,
 ) -> Html<String> {
-    let workers = dash.live(&app).workers();
+    let workers = dash.live(&app).await.workers();
     let body = html! {
         div #frag hx-get="/ui/frag/workers" hx-trigger="sse:changed" hx-sync="this:queue last" {
             (table(&workers))
@@ -47,7 +47,7 @@ pub(crate) async fn fragment(
     State(app): State<Arc<AppState>>,
     Extension(dash): Extension<Arc<Dash>>,
 ) -> Html<String> {
-    Html(table(&dash.live(&app).workers()).into_string())
+    Html(table(&dash.live(&app).await.workers()).into_string())
 }
 
 fn table(workers: &[WorkerInfo]) -> Markup {

@@ -541,7 +541,14 @@ fn expand_workflow(workflow: &Workflow<'_>, options: &WorkflowAttr) -> TokenStre
     let canvas_assoc = quote_spanned!(canvas_span=> type Canvas = #canvas_ty;);
     let output_schema = match &workflow.canvas {
         CanvasType::Opaque(output) => probe(krate, output.to_token_stream()),
-        CanvasType::Named(ty) => probe(krate, quote!(<#ty as #krate::canvas::Canvas>::Output)),
+        // A probe of the canvas rather than of `<T as Canvas>::Output`, so that a return type
+        // that is not a canvas is reported once, at `type Canvas`, not here again.
+        CanvasType::Named(_) => quote! {
+            (&&#krate::__private::CanvasProbe::<
+                <Self as #krate::canvas::Workflow>::Canvas,
+            >::new())
+            .output_schema(__taskq_gen)
+        },
     };
     let schema_fn = schema_fn(krate, func, &workflow.fields, &output_schema);
 
@@ -612,7 +619,10 @@ fn schema_fn(
             __taskq_gen: &mut #krate::schema::SchemaGen,
         ) -> #krate::schema::TaskSchema {
             #[allow(unused_imports)]
-            use #krate::__private::{ViaAny as _, ViaJsonSchema as _};
+            use #krate::__private::{
+                ViaAny as _, ViaCanvas as _, ViaCanvasJsonSchema as _, ViaJsonSchema as _,
+                ViaNotCanvas as _,
+            };
             #krate::__private::task_schema(#description, [#(#params),*], #output)
         }
     }

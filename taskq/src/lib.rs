@@ -218,6 +218,68 @@ pub mod __private {
         }
     }
 
+    /// Stands for a workflow's canvas type `C` in an autoref-specialized method call:
+    /// `(&&CanvasProbe::<C>::new()).output_schema(generator)` is the schema of
+    /// `C::Output` by [`ViaCanvasJsonSchema`] when it implements `JsonSchema`, `{}` by
+    /// [`ViaCanvas`] when it does not, and `{}` by [`ViaNotCanvas`] when `C` is no canvas at all
+    /// (an error reported once, at the workflow's `type Canvas`, rather than here again).
+    pub struct CanvasProbe<C: ?Sized>(PhantomData<C>);
+
+    impl<C: ?Sized> CanvasProbe<C> {
+        /// The probe of `C`.
+        #[allow(clippy::new_without_default)]
+        pub const fn new() -> Self {
+            Self(PhantomData)
+        }
+    }
+
+    impl<C: ?Sized> fmt::Debug for CanvasProbe<C> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("CanvasProbe")
+        }
+    }
+
+    /// The schema of a canvas's output that implements `JsonSchema`: picked first.
+    pub trait ViaCanvasJsonSchema {
+        /// The output's schema, or a `$ref` to its definition in `generator`.
+        fn output_schema(&self, generator: &mut SchemaGen) -> serde_json::Value;
+    }
+
+    #[cfg(feature = "schema")]
+    impl<C> ViaCanvasJsonSchema for &CanvasProbe<C>
+    where
+        C: crate::canvas::Canvas,
+        C::Output: schemars::JsonSchema,
+    {
+        fn output_schema(&self, generator: &mut SchemaGen) -> serde_json::Value {
+            generator.subschema_for::<C::Output>()
+        }
+    }
+
+    /// The schema of any other canvas's output: `{}`.
+    pub trait ViaCanvas {
+        /// `{}`.
+        fn output_schema(&self, generator: &mut SchemaGen) -> serde_json::Value;
+    }
+
+    impl<C: crate::canvas::Canvas> ViaCanvas for &&CanvasProbe<C> {
+        fn output_schema(&self, _generator: &mut SchemaGen) -> serde_json::Value {
+            serde_json::Value::Object(serde_json::Map::new())
+        }
+    }
+
+    /// The output of a type that is no canvas: `{}`, and no second error.
+    pub trait ViaNotCanvas {
+        /// `{}`.
+        fn output_schema(&self, generator: &mut SchemaGen) -> serde_json::Value;
+    }
+
+    impl<C: ?Sized> ViaNotCanvas for CanvasProbe<C> {
+        fn output_schema(&self, _generator: &mut SchemaGen) -> serde_json::Value {
+            serde_json::Value::Object(serde_json::Map::new())
+        }
+    }
+
     /// The schema of a task or workflow: its doc comment, its parameters as `(name, schema,
     /// required)` in declaration order, its output's schema.
     pub fn task_schema<const N: usize>(

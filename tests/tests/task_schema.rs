@@ -80,6 +80,11 @@ fn named(n: u32) -> Call<fallible> {
     fallible::new(n)
 }
 
+#[taskq::workflow(name = "schema.named_opaque")]
+fn named_opaque() -> Call<opaque_output> {
+    opaque_output::new()
+}
+
 fn task_schema(name: &str, generator: &mut SchemaGen) -> TaskSchema {
     let entry = Registry::global().unwrap().get(name).unwrap();
     (entry.schema)(generator)
@@ -210,6 +215,8 @@ fn workflows_describe_their_arguments_and_the_canvas_output() {
         named.output,
         json!({ "$ref": "#/components/schemas/Point" })
     );
+    let named_opaque = workflow_schema(<named_opaque as Workflow>::NAME, &mut generator);
+    assert_eq!(named_opaque.output, json!({}));
 }
 
 #[test]

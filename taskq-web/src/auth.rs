@@ -8,13 +8,20 @@
 //! (`TASKQ_WEB_ANONYMOUS=viewer`), answered `401` otherwise. A valid token whose role is too
 //! low is answered `403`.
 //!
-//! In a handler, ask for the role it needs:
+//! In a handler of this crate's router, ask for the role it needs; the extractor holds the
+//! [`Principal`], whose role can also decide what a page shows:
 //!
-//! ```ignore
-//! async fn requeue(RequireOperator(who): RequireOperator, ...) -> Result<..., ApiError> {
-//!     tracing::info!(token = ?who.token_id, "requeue");
-//!     ...
+//! ```
+//! use taskq_web::{ApiError, RequireOperator, RequireViewer, Role};
+//!
+//! async fn requeue(RequireOperator(who): RequireOperator) -> Result<String, ApiError> {
+//!     Ok(format!("requeued by token {:?}", who.token_id))
 //! }
+//!
+//! async fn page(RequireViewer(who): RequireViewer) -> String {
+//!     if who.can(Role::Operator) { "<button>Requeue</button>".into() } else { String::new() }
+//! }
+//! # let _ = (requeue, page);
 //! ```
 
 use std::fmt;

@@ -33,7 +33,7 @@
 //! # async fn main() -> Result<(), taskq_web::WebError> {
 //! // Tokens from TASKQ_WEB_TOKENS / TASKQ_WEB_TOKENS_FILE, the backend from TASKQ_URL.
 //! let api = taskq_web::router().await?;
-//! let app = axum::Router::new().nest_service("/taskq", api);
+//! let app: axum::Router = axum::Router::new().nest_service("/taskq", api);
 //! # let _ = app;
 //! taskq_web::serve("127.0.0.1:8080".parse().unwrap()).await
 //! # }

@@ -83,7 +83,7 @@ async fn send(api: &Api, case: &Case, auth: Option<(&str, &str)>) -> reqwest::Re
     if let Some((header, value)) = auth {
         req = req.header(header, value);
     }
-    req.send().await.unwrap()
+    req.send().await.expect("request")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

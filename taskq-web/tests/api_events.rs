@@ -25,7 +25,7 @@ impl SseReader {
         assert_eq!(response.status(), 200);
         let ctype = response.headers()["content-type"]
             .to_str()
-            .unwrap()
+            .expect("content type")
             .to_owned();
         assert!(ctype.starts_with("text/event-stream"), "{ctype}");
         Self {
@@ -66,7 +66,7 @@ impl SseReader {
                 .response
                 .chunk()
                 .await
-                .unwrap()
+                .expect("read the stream")
                 .expect("the stream ended");
             self.buffer
                 .push_str(&String::from_utf8_lossy(&chunk).replace("\r\n", "\n"));

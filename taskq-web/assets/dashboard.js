@@ -85,7 +85,13 @@
     var left = 44, bottom = 18, top = 6, right = 6;
     var pw = w - left - right, ph = h - top - bottom;
     var now = series.length ? series[series.length - 1].t : Math.floor(Date.now() / 1000);
-    var from = now - WINDOW + 1;
+    // The x range: the last 5 minutes, or less while the history is shorter (at least 1 min).
+    var first = now;
+    series.forEach(function (p) {
+      if (p.t < first && ((p.done || 0) > 0 || (p.submitted || 0) > 0)) first = p.t;
+    });
+    var xspan = Math.min(WINDOW, Math.max(60, now - first + 10));
+    var from = now - xspan + 1;
     var max = percent ? 0.05 : 1;
     series.forEach(function (p) {
       max = Math.max(max, p[key] || 0, key2 ? (p[key2] || 0) : 0);
@@ -102,7 +108,7 @@
       var v = (max * i) / 2;
       ctx.fillText(percent ? Math.round(v * 100) + "%" : fmt(v), 2, y + 4);
     }
-    ctx.fillText("-5 min", left, h - 4);
+    ctx.fillText(xspan >= WINDOW ? "-5 min" : "-" + xspan + " s", left, h - 4);
     ctx.fillText("now", left + pw - 22, h - 4);
     function plot(k, color, dash) {
       ctx.strokeStyle = color;
@@ -112,7 +118,7 @@
       var started = false;
       series.forEach(function (p) {
         if (p.t < from) return;
-        var x = left + ((p.t - from) / (WINDOW - 1)) * pw;
+        var x = left + ((p.t - from) / (xspan - 1)) * pw;
         var y = top + ph - ((p[k] || 0) / max) * ph;
         if (!started) { ctx.moveTo(x, y); started = true; } else { ctx.lineTo(x, y); }
       });

@@ -35,6 +35,16 @@ async fn add(a: i64, b: i64) -> i64 {
     a + b
 }
 
+/// Fails for every seventh `n`, once: some failures for the overview's chart.
+#[taskq::task(queue = "web-load", max_attempts = 1)]
+async fn sometimes(n: u32) -> Result<u32, String> {
+    if n % 7 == 0 {
+        Err(format!("{n} is a multiple of 7"))
+    } else {
+        Ok(n)
+    }
+}
+
 /// Fails until the test heals it; one attempt only, so it goes straight to the dead letters.
 #[taskq::task(queue = "web-work", max_attempts = 1)]
 async fn flaky(n: u32) -> Result<u32, String> {
@@ -131,7 +141,7 @@ async fn the_dashboard_in_a_real_browser() {
     };
     let worker = Worker::builder()
         .client(client.clone())
-        .queues([WORK])
+        .queues([WORK, "web-load"])
         .heartbeat_interval(Duration::from_millis(500))
         .spawn()
         .expect("worker");
@@ -150,9 +160,21 @@ async fn the_dashboard_in_a_real_browser() {
     let b = Browser::start(1280, 900).await;
     login(&b, &base, &admin).await;
     wait_live(&b).await;
-    // Let a few ticks draw the charts.
     b.wait_css("#workers-up", Duration::from_secs(10)).await;
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // Some load for the charts to draw (for the screenshot; nothing is asserted of it).
+    let mut n = 0u32;
+    for round in 0..40u32 {
+        let burst = 10 + (round % 8) * 6;
+        client
+            .send_many((0..burst).map(|_| {
+                n += 1;
+                sometimes::new(n)
+            }))
+            .await
+            .expect("send load");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     b.screenshot("overview").await;
 
     // --- a task submitted through the API shows up on the Tasks page, live -------------------

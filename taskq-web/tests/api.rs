@@ -578,3 +578,57 @@ async fn malformed_oversized_and_mistyped_bodies_are_problems() {
     assert_eq!(health["backend"], "redis");
     api.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_task_accepts_unknown_names_and_still_checks_known_ones() {
+    let api = start_with(Setup {
+        no_worker: true,
+        any_task: true,
+        ..Setup::default()
+    })
+    .await;
+    let r = api
+        .post(
+            "/api/tasks",
+            &api.tokens.operator,
+            &json!({ "task": "billing.charge", "amount": [1, 2], "options": { "queue": "foreign", "priority": 8 } }),
+        )
+        .send()
+        .await
+        .unwrap();
+    let accepted = json(r, 202).await;
+    assert_eq!(accepted["queue"], "foreign");
+    let page = json(
+        api.get("/api/queues/foreign/tasks", &api.tokens.viewer)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let env = &page["items"][0]["envelope"];
+    assert_eq!(env["task"], "billing.charge", "{page}");
+    assert_eq!(env["args"], json!({ "amount": [1, 2] }));
+    assert_eq!(env["priority"], 8);
+    // A registered task keeps its schema.
+    let r = api
+        .post(
+            &format!("/api/tasks/{}", name_of::<add>()),
+            &api.tokens.operator,
+            &json!({ "a": "x" }),
+        )
+        .send()
+        .await
+        .unwrap();
+    problem(r, 422).await;
+    let doc = json(
+        api.get("/openapi.json", &api.tokens.viewer)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert!(doc["components"]["schemas"]["taskq.SubmitBody"]["anyOf"].is_array());
+    api.shutdown().await;
+}

@@ -86,6 +86,7 @@ pub struct Setup {
     pub anonymous: Option<Role>,
     pub body_limit: Option<usize>,
     pub no_worker: bool,
+    pub any_task: bool,
 }
 
 pub async fn start() -> Api {
@@ -114,7 +115,8 @@ pub async fn start_with(setup: Setup) -> Api {
         .token_lines(&lines)
         .expect("token lines")
         .anonymous(setup.anonymous)
-        .max_wait(Duration::from_secs(20));
+        .max_wait(Duration::from_secs(20))
+        .any_task(setup.any_task);
     if let Some(limit) = setup.body_limit {
         config = config.body_limit(limit);
     }

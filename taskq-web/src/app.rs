@@ -22,12 +22,18 @@ use crate::state::AppState;
 /// The whole router on `state`.
 pub(crate) fn build(state: Arc<AppState>) -> Router {
     let limit = state.settings.body_limit;
-    Router::new()
+    let router = Router::new()
         .merge(crate::routes::routes())
         .merge(crate::dashboard::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .with_state(state);
+    with_layers(router, limit)
+}
+
+/// The layers around every route.
+fn with_layers(router: Router, limit: usize) -> Router {
+    router
         // Innermost first: the limit applies to the body the handlers read; a `413` it answers
         // is turned into problem+json on the way out.
         .layer(DefaultBodyLimit::disable())
@@ -71,4 +77,50 @@ async fn problem_for_plain_413(req: Request<Body>, next: Next, limit: usize) -> 
         return ApiError::PayloadTooLarge { limit }.into_response();
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+
+    #[tokio::test]
+    async fn a_panic_is_a_500_problem_and_the_server_goes_on() {
+        let router = with_layers(
+            Router::new()
+                .route(
+                    "/boom",
+                    get(|| async {
+                        panic!("boom (expected by the test)");
+                        #[allow(unreachable_code)]
+                        "never"
+                    }),
+                )
+                .route("/fine", get(|| async { "fine" })),
+            1024,
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        let http = reqwest::Client::new();
+        let r = http
+            .get(format!("http://{addr}/boom"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 500);
+        assert_eq!(r.headers()["content-type"], PROBLEM_JSON);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["status"], 500);
+        assert!(
+            !body["detail"].as_str().unwrap().contains("boom"),
+            "the panic message stays in the log"
+        );
+        let r = http
+            .get(format!("http://{addr}/fine"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.text().await.unwrap(), "fine");
+    }
 }

@@ -717,6 +717,57 @@ mod tests {
     }
 
     #[test]
+    fn the_schema_probes_every_field_and_the_output() {
+        let file = expand(
+            quote!(),
+            quote! {
+                /// Adds,
+                /// slowly.
+                async fn add(r#a: i64, b: Option<i64>) -> Result<i64, String> { Ok(a) }
+            },
+        );
+        let text = quote!(#file).to_string();
+        assert!(
+            text.contains("fn __schema (__taskq_gen : & mut :: taskq :: schema :: SchemaGen"),
+            "{text}"
+        );
+        assert!(text.contains("Some (\"Adds,\\nslowly.\")"), "{text}");
+        assert!(
+            text.contains("(\"a\" , (& :: taskq :: __private :: Probe :: < i64 > :: new ()) . field_schema (__taskq_gen) , true)"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "Probe :: < Option < i64 > > :: new ()) . field_schema (__taskq_gen) , false)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("Probe :: < < Result < i64 , String > as :: taskq :: __private :: ResultParts > :: Ok >"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn reserved_parameter_names_are_refused() {
+        for item in [
+            quote!(
+                async fn f(task: String) {}
+            ),
+            quote!(
+                async fn f(a: u32, mut options: Vec<u32>) {}
+            ),
+            quote!(
+                async fn f(r#task: u32) {}
+            ),
+        ] {
+            let out = super::task(quote!(), item).to_string();
+            assert_eq!(out.matches("compile_error").count(), 1, "{out}");
+            assert!(out.contains("is a reserved parameter name"), "{out}");
+        }
+    }
+
+    #[test]
     fn a_sync_fn_is_kept_and_has_no_invoke() {
         let file = expand(
             quote!(),

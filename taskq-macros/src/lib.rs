@@ -61,7 +61,11 @@ use proc_macro::TokenStream;
 /// - `add::new(a, b)`, which returns a `Call<add>`: `.delay()` it to send it to a worker, set
 ///   per-call options on it first (`.countdown(..)`, `.priority(..)`, ...).
 /// - an entry in the task registry, made at link time, so every worker linked with this code
-///   knows the task by name. No list of tasks to keep up to date.
+///   knows the task by name. No list of tasks to keep up to date. The entry also describes the
+///   task as JSON Schemas
+///   ([`TaskEntry::schema`](https://docs.rs/taskq/latest/taskq/registry/struct.TaskEntry.html#structfield.schema)):
+///   the doc comment, the arguments as an object (each typed by its `schemars::JsonSchema`
+///   with taskq's feature `schema`, otherwise any JSON), and the output.
 /// - for a task with an argument (besides a `Context`), `add::partial(b)`: the task with every
 ///   argument but the first, which the previous step of a workflow provides, as in
 ///   `fetch::new(1).then(add::partial(2))`. It implements
@@ -76,7 +80,9 @@ use proc_macro::TokenStream;
 /// # The function
 ///
 /// - Its arguments are what is sent, so they must be owned (`String`, not `&str`), implement
-///   `serde`'s `Serialize` and `Deserialize`, and be plain names (`mut x` is fine).
+///   `serde`'s `Serialize` and `Deserialize`, and be plain names (`mut x` is fine). `task` and
+///   `options` are reserved: a REST API sends the task's name and the submit options beside
+///   the arguments, under those keys.
 /// - One argument, at any position, may be a [`taskq::Context`](https://docs.rs/taskq/latest/taskq/struct.Context.html):
 ///   the worker passes it, it is not part of the message.
 /// - It returns a value that is `Serialize + Deserialize + Send`, nothing, or a `Result` (by any
@@ -246,14 +252,16 @@ pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   return type; for `impl Canvas<Output = T>`, which has no name, a `BoxedCanvas<T>`), and
 ///   `build`, which calls the function.
 /// - an entry in the workflow registry, made at link time, so `Client::start_workflow` and the
-///   `taskq.start_workflow` task find it by name.
+///   `taskq.start_workflow` task find it by name, with the workflow's JSON Schemas, as for a
+///   task.
 ///
 /// # The function
 ///
 /// - It is a plain `fn` (it builds the canvas; the tasks do the work), and returns a canvas:
 ///   `impl Canvas<Output = T>`, or a canvas type by name (`Chain<Call<fetch>, Partial<sum>>`).
 /// - Its arguments are what is sent to start it by name, so, as for a task, they must be owned,
-///   implement `Serialize` and `Deserialize`, and be plain names. It takes no `Context`.
+///   implement `Serialize` and `Deserialize`, and be plain names other than `task` and
+///   `options`. It takes no `Context`.
 /// - It cannot be `unsafe`, `extern`, generic, or take `self`.
 ///
 /// # Options

@@ -51,9 +51,9 @@
 //! where the crate is:
 //!
 //! ```
-//! # #[cfg(feature = "schema")]
-//! # mod with_schema {
+//! # #[cfg(feature = "schema")] {
 //! use taskq::schema::schemars::JsonSchema;
+//! use taskq::schema::SchemaGen;
 //!
 //! /// A point on the map.
 //! #[derive(serde::Serialize, serde::Deserialize, JsonSchema)]
@@ -64,7 +64,14 @@
 //! }
 //!
 //! #[taskq::task]
-//! pub async fn visit(at: Point) {}
+//! async fn visit(at: Point) {}
+//!
+//! let entry = taskq::Registry::global().unwrap().get(<visit as taskq::Task>::NAME).unwrap();
+//! let mut generator = SchemaGen::new();
+//! let schema = (entry.schema)(&mut generator);
+//! assert_eq!(schema.args["properties"]["at"]["$ref"], "#/components/schemas/Point");
+//! let definitions = generator.take_definitions(); // for the document's `components.schemas`
+//! assert_eq!(definitions["Point"]["description"], "A point on the map.");
 //! # }
 //! ```
 //!

@@ -83,7 +83,7 @@ impl QueueKeys {
         self.key("paused")
     }
     /// Stream: the queue's event log, capped (`XADD .. MAXLEN ~`); one entry per write, its
-    /// field `e` the events of that write, one JSON object a line.
+    /// field `c` the events of that write, a line each (see `backend/event_lines.rs`).
     pub(crate) fn events(&self) -> String {
         self.key("events")
     }

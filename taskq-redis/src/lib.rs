@@ -45,8 +45,8 @@
 //!                                      by that expiry (ms): what the sweep deletes
 //!  {taskq:emails}:paused       string  present while the queue is paused (fetches skip it)
 //!  {taskq:emails}:events       stream  the event log, capped (XADD MAXLEN ~ 10,000 entries);
-//!                                      one entry per write, field `e`: its events, one JSON
-//!                                      object a line; a position is "<entry id>.<line>"
+//!                                      one entry per write, field `c`: its events, a line
+//!                                      each, tab-separated; a position is "<entry id>.<line>"
 //!  {taskq:~workers}:info       hash    worker id -> its last heartbeat (JSON)
 //!  {taskq:~workers}:deadline   zset    worker id by when its heartbeat runs out (ms)
 //!  taskq:queues                set     every queue name seen (to find a task by id alone)
@@ -109,9 +109,9 @@
 //!
 //! Every state change a client or worker records ([`taskq::events`]) goes to the capped stream
 //! of its queue without a round trip of its own: the backend instance buffers it and the next
-//! write to that queue carries it (the publish pipeline, or the trailer of the `complete`,
-//! `retry`, `dead_letter` and `publish_once` scripts, which add the entries before anything
-//! else); events no write took within 5 ms are written by a flush of their own, and a worker's
+//! write to that queue carries it (the publish pipeline, or an `XADD` pipelined just ahead of
+//! the `complete`, `retry`, `dead_letter` and `publish_once` scripts, in the same round trip);
+//! events no write took within 5 ms are written by a flush of their own, and a worker's
 //! warm shutdown flushes the rest. One process's events reach the log in the order it recorded
 //! them (a write takes the events and is handed to the connection under one lock), and an
 //! enqueue is logged no later than its message is visible, so the log shows each task's events

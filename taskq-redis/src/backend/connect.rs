@@ -44,7 +44,7 @@ impl RedisBackendBuilder {
     }
 
     /// How many entries each queue's event stream keeps (default
-    /// [`DEFAULT_EVENT_LOG_ENTRIES`]); an entry holds the events of one write, up to 32, so a
+    /// [`DEFAULT_EVENT_LOG_ENTRIES`]); an entry holds the events of one write, up to 128, so a
     /// queue keeps at least that many events, and more when busy. The oldest go first
     /// (`XADD .. MAXLEN ~`, which trims whole stream nodes: a few more may stay).
     ///

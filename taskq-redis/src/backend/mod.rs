@@ -19,6 +19,7 @@
 //!  pause.rs      pause and resume a queue fleet-wide
 //!  stats.rs      counts per queue
 //!  events.rs     the event log: buffered events ride with the next write; reading, following
+//!  event_lines.rs  how events are written in a stream entry
 //!  workers.rs    the worker registry: heartbeats, the live workers
 //!  lookup.rs     finding a task's queue by its id
 //!  values.rs     values as the scripts take and give them
@@ -28,6 +29,7 @@ mod cancel;
 mod complete;
 mod connect;
 mod dead;
+mod event_lines;
 mod events;
 mod fetch;
 mod inspect;

@@ -4,8 +4,6 @@
 -- ARGV, 6 per item: id, attempt - 1 (the count of deliveries over at its fetch), expiry of the result (ms; empty: keep none), stored outcome
 --       ('{"outcome":..}'), notification entry ('{"id":..,"outcome":..}'), reply channel
 -- Returns one 0/1 per item: whether its lease was current.
--- (Then the event trailer: see `events()` in the prelude.)
-events()
 local n = #ARGV / 6
 local function arg(i, f) return ARGV[(i - 1) * 6 + f] end
 local ids = {}

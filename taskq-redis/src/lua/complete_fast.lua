@@ -10,8 +10,6 @@
 --       ids (n, distinct), attempts - 1 (n), result pairs (2r: id, stored),
 --       expiry groups (2g: expires ms, ids space-separated), channel pairs (2c: channel, message)
 -- Returns n, or -1.
--- (Then the event trailer: see `events()` in the prelude.)
-events()
 local n = tonumber(ARGV[1])
 local r = tonumber(ARGV[2])
 local g = tonumber(ARGV[3])

@@ -5,8 +5,6 @@
 -- ARGV: id, attempt, result expiry (ms; empty: keep none), stored outcome, notification entry,
 --       extra reply channel, dead-letter JSON head (the dead letter without its envelope and
 --       closing brace)
--- (Then the event trailer: see `events()` in the prelude.)
-events()
 local id = ARGV[1]
 local a = fenced(KEYS[9], KEYS[2], id, ARGV[2])
 if not a then return 0 end

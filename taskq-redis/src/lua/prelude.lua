@@ -109,20 +109,3 @@ local function fenced(attempt_key, lease_key, id, attempt)
   if not redis.call('ZSCORE', lease_key, id) then return nil end
   return a
 end
-
--- Events ride at the end of the scripts that carry them (publish_once, complete,
--- complete_fast, retry, dead_letter): the last KEY is the queue's event stream, and ARGV ends
--- with the stream entries to add (each the events of this write, one JSON object a line), the
--- stream's cap (MAXLEN ~) and their count. `events()` writes them before anything else, so a
--- transition the script then refuses (a stale lease) loses none, and strips them, so that the
--- body sees its own KEYS and ARGV.
-local function events()
-  local n = tonumber(table.remove(ARGV))
-  local cap = table.remove(ARGV)
-  local key = table.remove(KEYS)
-  local first = #ARGV - n + 1
-  for i = first, #ARGV do
-    redis.call('XADD', key, 'MAXLEN', '~', cap, '*', 'e', ARGV[i])
-  end
-  for i = #ARGV, first, -1 do ARGV[i] = nil end
-end

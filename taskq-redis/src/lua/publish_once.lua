@@ -4,8 +4,6 @@
 -- KEYS: env, wake, delayed, r0 .. r9, attempt, denv, then one `once` key per item
 -- ARGV: ttl_ms, then 5 per item: id, priority, due (ms; empty: ready), stored message,
 --       attempt (empty: 0)
--- (Then the event trailer: see `events()` in the prelude.)
-events()
 local n = 0
 local item = 0
 for i = 2, #ARGV, 5 do

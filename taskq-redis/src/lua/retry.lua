@@ -2,8 +2,6 @@
 --
 -- KEYS: attempt, lease, delayed, cancel, wake
 -- ARGV: id, attempt, due (ms)
--- (Then the event trailer: see `events()` in the prelude.)
-events()
 local id = ARGV[1]
 if not fenced(KEYS[1], KEYS[2], id, ARGV[2]) then return 0 end
 redis.call('ZREM', KEYS[2], id)

@@ -198,9 +198,15 @@ pub async fn run(options: &Options) -> Result<(), BoxError> {
             let conn = target.redis().await?;
             // On Redis, the event log's cost: runs with events off and on, alternating, three
             // of each in the same process against the same server; the median of each (figures
-            // with events on start with `events_on_`).
+            // with events on start with `events_on_`). `TASKQ_BENCH_EVENTS=on` (or `off`) runs
+            // only those, for profiling one side.
+            let only = std::env::var("TASKQ_BENCH_EVENTS").ok();
             let rounds: Vec<Option<bool>> = if conn.is_some() {
-                [Some(false), Some(true)].repeat(3)
+                match only.as_deref() {
+                    Some("on") => vec![Some(true); 3],
+                    Some("off") => vec![Some(false); 3],
+                    _ => [Some(false), Some(true)].repeat(3),
+                }
             } else {
                 vec![None]
             };
@@ -236,6 +242,8 @@ pub async fn run(options: &Options) -> Result<(), BoxError> {
 #[derive(Clone, Copy, Default)]
 struct E2e {
     tasks_per_s: u64,
+    /// This process's CPU time (producer, worker and their runtimes) per task, in µs.
+    bench_cpu_us_per_task: f64,
     redis: Option<RedisCost>,
 }
 
@@ -257,6 +265,9 @@ impl E2e {
         let key = |k: &str| format!("{prefix}{k}");
         if let Some(r) = median(runs.iter().map(|r| r.tasks_per_s).collect()) {
             line(&key("end_to_end_tasks_per_s"), r);
+        }
+        if let Some(c) = median(runs.iter().map(|r| r.bench_cpu_us_per_task).collect()) {
+            line(&key("bench_cpu_us_per_task"), format!("{c:.2}"));
         }
         let costs: Vec<RedisCost> = runs.iter().filter_map(|r| r.redis).collect();
         if costs.is_empty() {
@@ -309,8 +320,11 @@ async fn e2e_round(
         )),
         None => None,
     };
+    let cpu_before = process_cpu_us();
+    let tasks_per_s = end_to_end(client, options.tasks, options.window).await?;
     let mut figures = E2e {
-        tasks_per_s: end_to_end(client, options.tasks, options.window).await?,
+        tasks_per_s,
+        bench_cpu_us_per_task: (process_cpu_us() - cpu_before) / options.tasks as f64,
         redis: None,
     };
     if let (Some(c), Some((before, calls_before))) = (conn, before) {
@@ -521,6 +535,23 @@ async fn latency(client: &Client, samples: usize) -> Result<(), BoxError> {
         percentile(&wake, 0.99) / 1_000,
     );
     Ok(())
+}
+
+/// This process's CPU time so far (user + system, every thread), in microseconds, from
+/// `/proc/self/stat` (clock ticks of 10 ms: fine for runs of seconds); 0 where it is missing.
+fn process_cpu_us() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name (which is in parentheses and may hold spaces):
+            // utime and stime are the 12th and 13th.
+            let rest = &s[s.rfind(')')? + 1..];
+            let mut f = rest.split_whitespace().skip(11);
+            let utime: f64 = f.next()?.parse().ok()?;
+            let stime: f64 = f.next()?.parse().ok()?;
+            Some((utime + stime) * 10_000.0)
+        })
+        .unwrap_or(0.0)
 }
 
 /// The server's own CPU time so far (user + system), in microseconds, from `INFO cpu`.

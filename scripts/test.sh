@@ -27,16 +27,22 @@ fi
 
 # The taskq-celery tests run real Python Celery (pinned versions), and taskq-web's contract test
 # runs schemathesis, from one virtual environment.
+# Debian's own python3 when there is one: under the pyenv CPython 3.11.7 found first on PATH
+# here, Hypothesis (which schemathesis runs on) fails about one run in three with CPython's
+# "AST constructor recursion depth mismatch"; under Debian's 3.11.2 it does not.
+py=python3
+[ -x /usr/bin/python3 ] && py=/usr/bin/python3
 reqs=(taskq-celery/python/requirements.txt taskq-web/tests/requirements.txt)
-stamp=$(cat "${reqs[@]}")
+stamp="$py $(cat "${reqs[@]}")"
 if [ "$stamp" != "$(cat .venv/.taskq-requirements 2>/dev/null)" ]; then
-  if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  if ! "$py" -c 'import venv, ensurepip' >/dev/null 2>&1; then
     echo "installing python3-venv (the Celery tests create a virtual environment)..."
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
   fi
   echo "installing the pinned Celery and schemathesis into .venv..."
-  python3 -m venv .venv
+  rm -rf .venv
+  "$py" -m venv .venv
   for r in "${reqs[@]}"; do .venv/bin/pip install -q --disable-pip-version-check -r "$r"; done
   printf '%s' "$stamp" > .venv/.taskq-requirements
 fi

@@ -34,7 +34,12 @@ async fn ship(to: Address, weight_grams: u32, express: Option<bool>) -> Result<S
     if to.street.is_empty() {
         return Err("no street".into());
     }
-    Ok(format!("{} {}g {}", to.zip, weight_grams, express.unwrap_or(false)))
+    Ok(format!(
+        "{} {}g {}",
+        to.zip,
+        weight_grams,
+        express.unwrap_or(false)
+    ))
 }
 
 /// Sleeps a little, so that some tasks are running when they are asked about.
@@ -83,33 +88,27 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_schema() {
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
 
     let base = format!("http://{addr}");
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(bin)
-            .arg("run")
-            .arg(format!("{base}/openapi.json"))
-            .args(["--url", &base])
-            .args(["--header", &format!("Authorization: Bearer {secret}")])
-            .args([
-                "--checks",
-                "not_a_server_error,status_code_conformance,content_type_conformance,\
-                 response_schema_conformance,response_headers_conformance",
-            ])
-            // The live event stream never ends by design; it has its own tests.
-            .args(["--exclude-path", "/api/events"])
-            .args(["--phases", "examples,coverage,fuzzing"])
-            .args(["--max-examples", "25"])
-            .args(["--workers", "2"])
-            .args(["--request-timeout", "10"])
-            .args(["--seed", "1"])
-            .arg("--no-color")
-            .env("SCHEMATHESIS_TELEMETRY", "false")
-            // Its cache of examples goes beside the build, not into the source tree.
-            .current_dir(env!("CARGO_TARGET_TMPDIR"))
-            .output()
-    })
-    .await
-    .expect("join")
-    .expect("schemathesis runs");
+    let mut out;
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        let (bin, base, secret) = (bin.clone(), base.clone(), secret.clone());
+        out = tokio::task::spawn_blocking(move || run_schemathesis(&bin, &base, &secret))
+            .await
+            .expect("join")
+            .expect("schemathesis runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        // CPython 3.11.7's `ast` can fail with "AST constructor recursion depth mismatch" when
+        // Hypothesis parses a module to describe a lambda (a CPython bug; scripts/test.sh builds
+        // the venv on Debian's 3.11.2, which does not have it): such a run found nothing wrong
+        // in the API, so it is run again, twice at most.
+        let interpreter_bug = stdout.contains("AST constructor recursion depth mismatch")
+            && !stdout.contains("Failures:");
+        if out.status.success() || !interpreter_bug || runs == 3 {
+            break;
+        }
+        eprintln!("schemathesis hit CPython's AST recursion bug; running it again");
+    }
 
     server.abort();
     worker.shutdown().await.expect("worker shutdown");
@@ -120,9 +119,43 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_schema() {
         "schemathesis found problems (exit {:?}):\n{stdout}\n{stderr}",
         out.status.code()
     );
-    // It really ran operations, not an empty document.
+    // It really tested the operations, not an empty document.
+    let tested: usize = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Tested: "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
     assert!(
-        stdout.contains("contract.add") || stdout.contains("/api/tasks"),
-        "schemathesis tested no task operation:\n{stdout}"
+        tested >= 15,
+        "schemathesis tested {tested} operations, expected every route of the API:\n{stdout}"
     );
+}
+
+fn run_schemathesis(
+    bin: &std::path::Path,
+    base: &str,
+    secret: &str,
+) -> std::io::Result<std::process::Output> {
+    Command::new(bin)
+        .arg("run")
+        .arg(format!("{base}/openapi.json"))
+        .args(["--url", base])
+        .args(["--header", &format!("Authorization: Bearer {secret}")])
+        .args([
+            "--checks",
+            "not_a_server_error,status_code_conformance,content_type_conformance,\
+             response_schema_conformance,response_headers_conformance",
+        ])
+        // The live event stream never ends by design; it has its own tests.
+        .args(["--exclude-path", "/api/events"])
+        .args(["--phases", "examples,coverage,fuzzing"])
+        .args(["--max-examples", "25"])
+        .args(["--workers", "2"])
+        .args(["--request-timeout", "10"])
+        .args(["--seed", "1"])
+        .arg("--no-color")
+        .env("SCHEMATHESIS_TELEMETRY", "false")
+        // Its cache of examples goes beside the build, not into the source tree.
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
+        .output()
 }

@@ -247,4 +247,13 @@ pub enum BackendError {
     /// The backend has been shut down.
     #[error("the {0} backend is closed")]
     Closed(&'static str),
+    /// A page cursor that this backend did not give out (the caller's mistake, not the
+    /// backend's: an API answers it with 400).
+    #[error("`{cursor}` is not a page cursor the {backend} backend gave out; start from the first page (no cursor) and pass on the `next` it answers")]
+    InvalidCursor {
+        /// Which backend.
+        backend: &'static str,
+        /// The cursor as given.
+        cursor: String,
+    },
 }

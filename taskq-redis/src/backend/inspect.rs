@@ -29,11 +29,9 @@ const DEAD_SEARCH: usize = 10_000;
 fn offset(cursor: Option<&str>) -> Result<usize, BackendError> {
     match cursor {
         None | Some("") => Ok(0),
-        Some(c) => c.parse::<usize>().map_err(|_| {
-            corrupt(
-                "cursor",
-                format!("`{c}` is not a cursor this backend gave out (a whole number)"),
-            )
+        Some(c) => c.parse::<usize>().map_err(|_| BackendError::InvalidCursor {
+            backend: "redis",
+            cursor: c.to_owned(),
         }),
     }
 }

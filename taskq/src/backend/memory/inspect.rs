@@ -18,10 +18,9 @@ use crate::state::TaskState;
 pub(super) fn offset(cursor: Option<&str>) -> Result<usize, BackendError> {
     match cursor {
         None | Some("") => Ok(0),
-        Some(c) => c.parse::<usize>().map_err(|_| BackendError::Corrupt {
+        Some(c) => c.parse::<usize>().map_err(|_| BackendError::InvalidCursor {
             backend: "memory",
-            key: "cursor".to_owned(),
-            detail: format!("`{c}` is not a cursor this backend gave out (a whole number)"),
+            cursor: c.to_owned(),
         }),
     }
 }

@@ -204,6 +204,7 @@ fn backend_status(e: &taskq::Error) -> StatusCode {
         taskq::Error::Backend(taskq::BackendError::Unsupported { .. }) => {
             StatusCode::NOT_IMPLEMENTED
         }
+        taskq::Error::Backend(taskq::BackendError::InvalidCursor { .. }) => StatusCode::BAD_REQUEST,
         taskq::Error::Backend(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }

@@ -18,7 +18,6 @@ use super::results::{decode_result, live_result};
 use super::values::{int, text};
 use super::Inner;
 use crate::codec;
-use crate::conn::corrupt;
 use crate::keys::{self, QueueKeys};
 
 /// How many dead letters of a queue `inspect` searches for a task's (the newest are at the

@@ -64,20 +64,21 @@ async fn requeue(
     Path(queue): Path<String>,
     JsonBody(body): JsonBody<RequeueRequest>,
 ) -> Result<Json<Requeued>, ApiError> {
-    let select =
-        match (body.ids, body.reason, body.all) {
-            (Some(ids), None, None | Some(false)) => DeadSelection::Ids(ids),
-            (None, Some(r), None | Some(false)) => DeadSelection::Reason(reason(&r, "/reason")?),
-            (None, None, Some(true)) => DeadSelection::All,
-            _ => return Err(ApiError::Validation {
+    let select = match (body.ids, body.reason, body.all) {
+        (Some(ids), None, None | Some(false)) => DeadSelection::Ids(ids),
+        (None, Some(r), None | Some(false)) => DeadSelection::Reason(reason(&r, "/reason")?),
+        (None, None, Some(true)) => DeadSelection::All,
+        _ => {
+            return Err(ApiError::Validation {
                 errors: vec![FieldError {
                     pointer: String::new(),
                     detail:
                         "give exactly one of `ids` (a list of task ids), `reason` or `all: true`"
                             .to_owned(),
                 }],
-            }),
-        };
+            })
+        }
+    };
     let requeued = drain(|| state.client.backend().requeue_dead(&queue, &select, BATCH)).await?;
     tracing::info!(queue = %queue, requeued, token = ?who.token_id, "dead letters requeued over the API");
     Ok(Json(Requeued { requeued }))

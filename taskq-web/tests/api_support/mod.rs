@@ -151,10 +151,7 @@ impl Api {
     }
 
     pub fn post(&self, path: &str, token: &str, body: &Value) -> reqwest::RequestBuilder {
-        self.http
-            .post(self.url(path))
-            .bearer_auth(token)
-            .json(body)
+        self.http.post(self.url(path)).bearer_auth(token).json(body)
     }
 
     pub fn get(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
@@ -201,6 +198,9 @@ pub async fn problem(response: reqwest::Response, status: u16) -> Value {
     let body = json(response, status).await;
     assert_eq!(ctype, "application/problem+json", "{body}");
     assert_eq!(body["status"], status, "{body}");
-    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{body}");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
     body
 }

@@ -19,7 +19,6 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
-use taskq::events::{Event, EventKind};
 use taskq::{Envelope, Payload, TaskId, Timestamp};
 
 use crate::api::{Overrides, TaskAccepted};
@@ -177,18 +176,9 @@ async fn publish_idempotent(
     {
         env.id = id;
     }
-    let event = Event::new(
-        EventKind::Enqueued,
-        env.id,
-        env.task.clone(),
-        env.queue.clone(),
-    );
-    let published = backend
-        .publish_once(vec![env.clone()], IDEMPOTENCY_TTL)
-        .await?;
-    if published > 0 && taskq::events::enabled() {
-        backend.append_event(event);
-    }
+    // Sent once per id: a retry after a crash between the two steps sends it, a retry after
+    // it was sent does not (and announces nothing).
+    state.client.send_once(env.clone(), IDEMPOTENCY_TTL).await?;
     Ok(())
 }
 

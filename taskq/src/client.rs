@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::OnceCell;
 
@@ -194,6 +195,48 @@ impl Client {
             }
         }
         self.publish(envs).await
+    }
+
+    /// Sends `env` unless a message with its id went through a send-once within the last
+    /// `ttl` ([`Backend::publish_once`](crate::backend::Backend::publish_once)); returns whether
+    /// this call sent it. Choose the id yourself (derived from an idempotency key, an order
+    /// number, ...) and a retried call never enqueues the task twice. The enqueued event and
+    /// the submitted metric count it only when it was sent.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), taskq::Error> {
+    /// # use std::time::Duration;
+    /// let client = taskq::Client::memory();
+    /// let args = taskq::Payload::encode(&serde_json::json!({ "order": 17 })).unwrap();
+    /// let env = taskq::Envelope::new("shop.ship", "default", args);
+    /// let day = Duration::from_secs(24 * 3600);
+    /// assert!(client.send_once(env.clone(), day).await?);
+    /// assert!(!client.send_once(env, day).await?); // the same id again: not sent
+    /// assert_eq!(client.backend().queue_stats("default").await?.ready, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// The backend's error ([`BackendError::Unsupported`](crate::BackendError::Unsupported)
+    /// for a backend without `publish_once`).
+    #[cfg_attr(not(feature = "otel"), allow(unused_mut))]
+    pub async fn send_once(&self, mut env: Envelope, ttl: Duration) -> Result<bool, Error> {
+        if let Some(ctx) = Context::current() {
+            stamp_parent(&mut env, &ctx);
+        }
+        let mut envs = vec![env];
+        #[cfg(feature = "otel")]
+        crate::telemetry::trace::inject(&mut envs);
+        // Recorded after the publish, not before as `publish` does: a message that was sent
+        // before must not be announced again.
+        let event = events::wanted().then(|| enqueued(&envs[0]));
+        let sent = self.backend.publish_once(envs, ttl).await? > 0;
+        if let (true, Some(event)) = (sent, event) {
+            events::record(&*self.backend, event);
+        }
+        Ok(sent)
     }
 
     #[cfg_attr(not(feature = "otel"), allow(unused_mut))]

@@ -4,7 +4,9 @@
 //! (`enqueued`, `started`, `succeeded`...), its `id:` the text of the
 //! [`EventCursor`] just past it. A client that reconnects with that id in `Last-Event-ID`
 //! (browsers' `EventSource` does it by itself) gets every event after it that the capped log
-//! still holds. Without one, the stream starts at the end: only new events.
+//! still holds. Without one, the stream starts at the end (only new events), except with
+//! `?task=ID`: then it starts at the beginning of the retained log, so the task's history so far
+//! comes first, then what happens to it next.
 //!
 //! Reading blocks in the backend (`read_events` waits for a write), never on a timer.
 
@@ -144,6 +146,8 @@ async fn events(
             .map_err(|e| ApiError::BadRequest {
                 detail: format!("the Last-Event-ID (or cursor) is not one this server sent: {e}"),
             })?,
+        // One task's events: from the start of the retained log, so its history comes first.
+        None if task.is_some() => EventCursor::default(),
         None => match state.client.backend().events_now(&queues).await {
             Ok(c) => c,
             Err(taskq::BackendError::Unsupported { what, .. }) => {

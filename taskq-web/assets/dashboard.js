@@ -16,9 +16,21 @@
     var t = document.getElementById("live-text");
     if (t) t.textContent = text;
   }
+  // The page's stream, closed when the page is left: a browser holds at most 6 connections
+  // to a server over HTTP/1.1, and a stream kept open by a page in the back/forward cache (or
+  // not yet torn down) takes one of them, until requests of the next pages queue behind them.
+  var stream = null;
+  window.addEventListener("pagehide", function () {
+    if (stream) { stream.close(); stream = null; }
+  });
+  // Back to a cached page whose stream was closed: show it fresh.
+  window.addEventListener("pageshow", function (e) {
+    if (e.persisted) window.location.reload();
+  });
   document.addEventListener("htmx:sseOpen", function (evt) {
     setLive("on", "live");
     var source = evt.detail && evt.detail.source;
+    if (source) stream = source;
     if (source && !source.__taskqTicks) {
       source.__taskqTicks = true;
       source.addEventListener("tick", function (e) {
@@ -106,7 +118,7 @@
       var y = top + ph - (ph * i) / 2;
       ctx.beginPath(); ctx.moveTo(left, y); ctx.lineTo(left + pw, y); ctx.stroke();
       var v = (max * i) / 2;
-      ctx.fillText(percent ? Math.round(v * 100) + "%" : fmt(v), 2, y + 4);
+      ctx.fillText(percent ? Math.round(v * 1000) / 10 + "%" : fmt(v), 2, y + 4);
     }
     ctx.fillText(xspan >= WINDOW ? "-5 min" : "-" + xspan + " s", left, h - 4);
     ctx.fillText("now", left + pw - 22, h - 4);
@@ -310,41 +322,91 @@
   });
 
   // --- enqueue --------------------------------------------------------------------------------
+  // The form is generated from the task's schema; the browser does not validate it
+  // (`novalidate`): the API checks the body against the schema and answers 422 with every
+  // field error, which is shown under its field.
+  function numberOrText(text) {
+    var t = text.trim(), n = Number(t);
+    // What is not a number goes as typed: the API's error then names the field and the value.
+    return t !== "" && isFinite(n) ? n : text;
+  }
+  function clearFieldErrors(form) {
+    form.querySelectorAll(".field-error").forEach(function (el) { el.remove(); });
+    form.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
+  }
+  // Shows `fe` under the input it points at; false when no input matches.
+  function showFieldError(form, fe) {
+    var parts = (fe.pointer || "").split("/").slice(1).map(function (p) {
+      return p.replace(/~1/g, "/").replace(/~0/g, "~");
+    });
+    var el = null;
+    if (parts.length === 2 && parts[0] === "options") {
+      el = form.querySelector('[data-option="' + CSS.escape(parts[1]) + '"]');
+    } else if (parts.length >= 1) {
+      el = form.querySelector('[data-arg="' + CSS.escape(parts[0]) + '"]');
+    }
+    if (!el) return false;
+    el.setAttribute("aria-invalid", "true");
+    var msg = document.createElement("small");
+    msg.className = "field-error";
+    msg.dataset.pointer = fe.pointer;
+    msg.textContent = fe.detail;
+    var field = el.closest(".field, label") || el.parentNode;
+    field.appendChild(msg);
+    return true;
+  }
   document.addEventListener("submit", function (e) {
     var form = e.target;
     if (form.id !== "enqueue-task") return;
     e.preventDefault();
     var body = {}, options = {}, result = document.getElementById("enqueue-result");
+    clearFieldErrors(form);
+    result.className = "result";
     try {
       form.querySelectorAll("[data-arg]").forEach(function (el) {
         var k = el.dataset.arg, kind = el.dataset.kind;
         if (kind === "boolean") { body[k] = el.checked; return; }
+        // An empty field is left out: an optional argument then takes its default.
         if (el.value === "") return;
-        if (kind === "number") body[k] = Number(el.value);
-        else if (kind === "json") body[k] = JSON.parse(el.value);
-        else body[k] = el.value;
+        if (kind === "number") body[k] = numberOrText(el.value);
+        else if (kind === "json") {
+          try { body[k] = JSON.parse(el.value); } catch (err) {
+            err.field = k;
+            throw err;
+          }
+        } else body[k] = el.value;
       });
     } catch (err) {
       result.textContent = "Not JSON: " + err.message;
+      result.className = "result error";
+      if (err.field) showFieldError(form, { pointer: "/" + err.field, detail: "not JSON: " + err.message });
       return;
     }
     form.querySelectorAll("[data-option]").forEach(function (el) {
       if (el.value === "") return;
-      options[el.dataset.option] = el.dataset.option === "priority" ? Number(el.value) : el.value;
+      options[el.dataset.option] = el.dataset.option === "priority" ? numberOrText(el.value) : el.value;
     });
     if (Object.keys(options).length) body.options = options;
+    var button = form.querySelector("button[type=submit]");
+    if (button) button.disabled = true;
     api("POST", "/api/tasks/" + encodeURIComponent(form.dataset.task), body).then(function (r) {
+      if (button) button.disabled = false;
       result.innerHTML = "";
       var a = document.createElement("a");
       a.href = "/tasks/" + r.id;
+      a.id = "enqueued";
+      a.dataset.id = r.id;
       a.textContent = "Enqueued " + r.id;
       result.appendChild(a);
     }, function (err) {
+      if (button) button.disabled = false;
       result.textContent = err.message;
+      result.className = "result error";
       var errors = err.data && err.data.errors;
       if (errors && errors.length) {
         var ul = document.createElement("ul");
         errors.forEach(function (fe) {
+          showFieldError(form, fe);
           var li = document.createElement("li");
           li.textContent = (fe.pointer || "/") + ": " + fe.detail;
           ul.appendChild(li);

@@ -1,27 +1,35 @@
 //! The dashboard in a real browser: Debian's headless Chromium (over chromedriver) against the
-//! served router on a private redis-server, with a real worker in this process.
+//! served router on a private redis-server, with a real worker in this process. Each scenario
+//! has its own redis-server, server and browser; they run one at a time (the machine is small
+//! and some of them measure the page's responsiveness).
 //!
 //! - a task submitted through the API appears on the Tasks page within one second, without a
-//!   reload (a marker variable set in the page survives);
-//! - a failing task reaches Dead letters; a click on requeue, after the confirmation, runs it
-//!   again and its page turns `succeeded`;
-//! - a viewer sees no requeue button, and a forged request with its token gets `403`.
+//!   reload; a failing task reaches Dead letters, a click on requeue runs it again; a viewer
+//!   sees no requeue button and a forged request with its token gets `403`;
+//! - the enqueue form, generated from the task's schema, submits a task that runs, and shows
+//!   the API's `422` field error under the field for a bad value (nothing is enqueued);
+//! - pause / resume from the Queues page, live; revoke from a task's page;
+//! - bulk revoke / delete / retry of everything matching an argument filter (the count in the
+//!   confirmation, exactly those tasks acted on), and of a selection;
+//! - the Overview under a flood of tasks stays responsive and its stream stays bounded;
+//! - on a phone (390 x 844) no page overflows horizontally.
 //!
 //! Screenshots go to `target/taskq-web-screenshots/`.
 
 mod browser_support;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use browser_support::{serve, Browser};
+use browser_support::app::{assert_marked, confirm, login, mark, open, wait_live, App};
+use browser_support::Browser;
 use fantoccini::Locator;
 use serde_json::{json, Value};
-use taskq::{Client, Worker};
-use taskq_redis::testing::RedisServer;
-use taskq_web::{Role, WebConfig};
 
-/// The queue the worker serves.
+/// One scenario at a time (each has its own runtime, so a Tokio mutex, held across awaits).
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The queue the first scenario's worker serves.
 const WORK: &str = "web-work";
 /// A queue nobody serves: what is sent there stays ready, to be seen on the Tasks page.
 const PARKED: &str = "web-parked";
@@ -55,117 +63,35 @@ async fn flaky(n: u32) -> Result<u32, String> {
     }
 }
 
-struct Env {
-    base: String,
-    operator: String,
-    viewer: String,
-    http: reqwest::Client,
-}
-
-impl Env {
-    async fn submit(&self, task: &str, body: Value) -> String {
-        let r = self
-            .http
-            .post(format!("{}/api/tasks/{task}", self.base))
-            .bearer_auth(&self.operator)
-            .json(&body)
-            .send()
-            .await
-            .expect("submit");
-        let status = r.status();
-        let text = r.text().await.expect("submit body");
-        assert_eq!(status.as_u16(), 202, "submit {task}: {text}");
-        let v: Value = serde_json::from_str(&text).expect("submit answers JSON");
-        v["id"].as_str().expect("an id").to_owned()
-    }
-
-    async fn state(&self, id: &str) -> Value {
-        self.http
-            .get(format!("{}/api/tasks/{id}", self.base))
-            .bearer_auth(&self.operator)
-            .send()
-            .await
-            .expect("status")
-            .json()
-            .await
-            .expect("status JSON")
-    }
-}
-
-async fn login(b: &Browser, base: &str, token: &str) {
-    b.client
-        .goto(&format!("{base}/login"))
-        .await
-        .expect("open the login page");
-    let field = b.wait_css("#token", Duration::from_secs(10)).await;
-    field.send_keys(token).await.expect("type the token");
-    b.client
-        .find(Locator::Css("#login-submit"))
-        .await
-        .expect("the login button")
-        .click()
-        .await
-        .expect("log in");
-    b.wait_css("header nav a.active", Duration::from_secs(10))
-        .await;
-    let url = b.client.current_url().await.expect("url");
-    assert!(
-        !url.path().starts_with("/login"),
-        "still on the login page: {url}"
-    );
-}
-
-/// Waits until the page's stream is open (the header says "live").
-async fn wait_live(b: &Browser) {
-    b.wait_css("#live.on", Duration::from_secs(10)).await;
+fn name_of<T: taskq::Task>() -> &'static str {
+    T::NAME
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_in_a_real_browser() {
-    let redis = RedisServer::start();
-    let client = Client::connect(&redis.url()).await.expect("connect redis");
-    let (operator, operator_line) = taskq_web::token::create(Role::Operator).expect("token");
-    let (viewer, viewer_line) = taskq_web::token::create(Role::Viewer).expect("token");
-    let (admin, admin_line) = taskq_web::token::create(Role::Admin).expect("token");
-    let router = WebConfig::new()
-        .token_lines(&format!("{operator_line}\n{viewer_line}\n{admin_line}"))
-        .expect("token lines")
-        .router_on(client.clone())
-        .expect("router");
-    let base = serve(router).await;
-    let env = Env {
-        base: base.clone(),
-        operator: operator.clone(),
-        viewer: viewer.clone(),
-        http: reqwest::Client::new(),
-    };
-    let worker = Worker::builder()
-        .client(client.clone())
-        .queues([WORK, "web-load"])
-        .heartbeat_interval(Duration::from_millis(500))
-        .spawn()
-        .expect("worker");
+    let _one = SERIAL.lock().await;
+    let app = App::start(&[WORK, "web-load"], |w| w).await;
+    let base = app.base.clone();
 
     // Some history for the overview, and the parked queue made known.
     for i in 0..20 {
-        env.submit(<add as taskq::Task>::NAME, json!({"a": i, "b": 1}))
-            .await;
+        app.submit(name_of::<add>(), json!({"a": i, "b": 1})).await;
     }
-    env.submit(
-        <add as taskq::Task>::NAME,
+    app.submit(
+        name_of::<add>(),
         json!({"a": 0, "b": 0, "options": {"queue": PARKED}}),
     )
     .await;
 
     let b = Browser::start(1280, 900).await;
-    login(&b, &base, &admin).await;
+    login(&b, &base, &app.admin).await;
     wait_live(&b).await;
     b.wait_css("#workers-up", Duration::from_secs(10)).await;
     // Some load for the charts to draw (for the screenshot; nothing is asserted of it).
     let mut n = 0u32;
     for round in 0..40u32 {
         let burst = 10 + (round % 8) * 6;
-        client
+        app.client
             .send_many((0..burst).map(|_| {
                 n += 1;
                 sometimes::new(n)
@@ -178,17 +104,12 @@ async fn the_dashboard_in_a_real_browser() {
     b.screenshot("overview").await;
 
     // --- a task submitted through the API shows up on the Tasks page, live -------------------
-    b.client
-        .goto(&format!("{base}/tasks"))
-        .await
-        .expect("open Tasks");
-    wait_live(&b).await;
-    b.js("window.__taskqMarker = 'still here'; return true;")
-        .await;
+    open(&b, &base, "/tasks").await;
+    mark(&b).await;
     let started = Instant::now();
-    let id = env
+    let id = app
         .submit(
-            <add as taskq::Task>::NAME,
+            name_of::<add>(),
             json!({"a": 40, "b": 2, "options": {"queue": PARKED}}),
         )
         .await;
@@ -202,43 +123,18 @@ async fn the_dashboard_in_a_real_browser() {
         seen_after <= Duration::from_secs(1),
         "the task took {seen_after:?} to appear on the Tasks page (at most 1 s)"
     );
-    assert_eq!(
-        b.js("return window.__taskqMarker || null;").await,
-        json!("still here"),
-        "the Tasks page reloaded instead of updating in place"
-    );
+    assert_marked(&b, "a new task on the Tasks page").await;
     b.screenshot("tasks").await;
 
     // --- a failing task reaches Dead letters; requeue runs it again --------------------------
-    let dead_id = env
-        .submit(<flaky as taskq::Task>::NAME, json!({"n": 7}))
-        .await;
-    b.client
-        .goto(&format!("{base}/dead"))
-        .await
-        .expect("open Dead letters");
-    wait_live(&b).await;
+    let dead_id = app.submit(name_of::<flaky>(), json!({"n": 7})).await;
+    open(&b, &base, "/dead").await;
     let requeue = format!("tr[data-id='{dead_id}'] button.requeue");
     b.wait_css(&requeue, Duration::from_secs(10)).await;
     b.screenshot("dead").await;
     HEALED.store(true, Ordering::SeqCst);
     b.click_css(&requeue, Duration::from_secs(5)).await;
-    let ok = b
-        .wait_css("dialog#confirm[open] #confirm-ok", Duration::from_secs(5))
-        .await;
-    let text = b
-        .client
-        .find(Locator::Css("#confirm-text"))
-        .await
-        .expect("confirmation text")
-        .text()
-        .await
-        .expect("text");
-    assert!(
-        text.contains(&dead_id),
-        "the confirmation names the task: {text}"
-    );
-    ok.click().await.expect("confirm");
+    confirm(&b, |t| t.contains(&dead_id)).await;
     // The row leaves the page live, and the task succeeds.
     let deadline = Instant::now() + Duration::from_secs(10);
     while b.has(&format!("tr[data-id='{dead_id}']")).await {
@@ -249,7 +145,7 @@ async fn the_dashboard_in_a_real_browser() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     b.client
-        .goto(&format!("{base}/tasks/{dead_id}"))
+        .goto(&app.url(&format!("/tasks/{dead_id}")))
         .await
         .expect("open the task");
     b.wait_css(
@@ -257,14 +153,12 @@ async fn the_dashboard_in_a_real_browser() {
         Duration::from_secs(10),
     )
     .await;
-    assert_eq!(env.state(&dead_id).await["state"], "succeeded");
+    assert_eq!(app.state(&dead_id).await["state"], "succeeded");
     b.screenshot("task").await;
 
     // --- a viewer: no requeue button, and a forged request is refused ------------------------
     HEALED.store(false, Ordering::SeqCst);
-    let dead2 = env
-        .submit(<flaky as taskq::Task>::NAME, json!({"n": 8}))
-        .await;
+    let dead2 = app.submit(name_of::<flaky>(), json!({"n": 8})).await;
     b.client
         .find(Locator::Css("form[action='/logout'] button"))
         .await
@@ -272,12 +166,8 @@ async fn the_dashboard_in_a_real_browser() {
         .click()
         .await
         .expect("log out");
-    login(&b, &base, &viewer).await;
-    b.client
-        .goto(&format!("{base}/dead"))
-        .await
-        .expect("open Dead letters as a viewer");
-    wait_live(&b).await;
+    login(&b, &base, &app.viewer).await;
+    open(&b, &base, "/dead").await;
     b.wait_css(&format!("tr[data-id='{dead2}']"), Duration::from_secs(10))
         .await;
     assert!(
@@ -302,10 +192,10 @@ async fn the_dashboard_in_a_real_browser() {
         "a viewer's forged requeue from the page"
     );
     // The API's, with the viewer's token.
-    let r = env
+    let r = app
         .http
-        .post(format!("{base}/api/queues/{WORK}/dead/requeue"))
-        .bearer_auth(&env.viewer)
+        .post(app.url(&format!("/api/queues/{WORK}/dead/requeue")))
+        .bearer_auth(&app.viewer)
         .json(&json!({"ids": [dead2]}))
         .send()
         .await
@@ -316,7 +206,8 @@ async fn the_dashboard_in_a_real_browser() {
         "a viewer's requeue through the API"
     );
     // Still dead.
-    assert!(client
+    assert!(app
+        .client
         .backend()
         .dead_letters(WORK, 100)
         .await
@@ -324,14 +215,762 @@ async fn the_dashboard_in_a_real_browser() {
         .iter()
         .any(|d| d.id.to_string() == dead2));
 
-    // --- the overview on a phone ---------------------------------------------------------------
-    let phone = Browser::start(390, 844).await;
-    login(&phone, &base, &viewer).await;
-    wait_live(&phone).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    phone.screenshot("overview-phone").await;
-    phone.close().await;
-
     b.close().await;
-    worker.shutdown().await.expect("worker shutdown");
+    app.stop().await;
+}
+
+// --- the enqueue form ----------------------------------------------------------------------
+
+/// The queue of `greet`.
+const FORM: &str = "web-form";
+/// Where the bad submission is sent (nobody serves it): it would stay there if enqueued.
+const FORM_PARKED: &str = "web-form-parked";
+
+/// Greets `name`, `times` times: an integer, a string and an optional argument for the form.
+#[taskq::task(queue = "web-form")]
+async fn greet(times: i64, name: String, suffix: Option<String>) -> String {
+    let n = usize::try_from(times).unwrap_or(0);
+    format!(
+        "{}{}",
+        vec![name; n].join(" "),
+        suffix.as_deref().unwrap_or("!")
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_enqueue_form_is_generated_from_the_schema() {
+    let _one = SERIAL.lock().await;
+    let app = App::start(&[FORM], |w| w).await;
+    let base = app.base.clone();
+    let greet = name_of::<greet>();
+    let b = Browser::start(1280, 900).await;
+    login(&b, &base, &app.operator).await;
+    open(&b, &base, "/tasks").await;
+    b.click_css("#enqueue summary", Duration::from_secs(5))
+        .await;
+    b.wait_css("#enqueue select[name='task']", Duration::from_secs(5))
+        .await
+        .select_by_value(greet)
+        .await
+        .expect("pick the task");
+    b.wait_css(
+        &format!("#enqueue-task[data-task='{greet}']"),
+        Duration::from_secs(5),
+    )
+    .await;
+    // One input per argument, of the argument's kind.
+    for (css, what) in [
+        (
+            "#arg-times[data-kind='number']",
+            "an integer input for `times`",
+        ),
+        ("#arg-name[data-kind='string']", "a text input for `name`"),
+        (
+            "#arg-suffix[data-kind='string']",
+            "a text input for `suffix`",
+        ),
+    ] {
+        assert!(b.has(css).await, "the form has no {what} ({css})");
+    }
+    let page = &b;
+    let field = |css: &'static str| async move {
+        let el = page.wait_css(css, Duration::from_secs(5)).await;
+        el.clear().await.expect("clear the field");
+        el
+    };
+
+    // --- text in the integer field: the API's 422, under the field; nothing enqueued -------
+    field("#arg-times")
+        .await
+        .send_keys("three")
+        .await
+        .expect("type");
+    field("#arg-name")
+        .await
+        .send_keys("ann")
+        .await
+        .expect("type");
+    field("#enqueue-task input[data-option='queue']")
+        .await
+        .send_keys(FORM_PARKED)
+        .await
+        .expect("type");
+    b.click_css(
+        "#enqueue-task button[type='submit']",
+        Duration::from_secs(5),
+    )
+    .await;
+    let shown = b
+        .wait_text(
+            "#enqueue-task .field-error[data-pointer='/times']",
+            Duration::from_secs(5),
+            |t| !t.is_empty(),
+        )
+        .await;
+    // The same body through the API: the page shows the API's own words.
+    let (status, problem) = app
+        .try_submit(
+            greet,
+            &json!({"times": "three", "name": "ann", "options": {"queue": FORM_PARKED}}),
+        )
+        .await;
+    assert_eq!(
+        status, 422,
+        "the API accepted text for an integer: {problem}"
+    );
+    let api_detail = problem["errors"]
+        .as_array()
+        .and_then(|es| es.iter().find(|e| e["pointer"] == "/times"))
+        .and_then(|e| e["detail"].as_str())
+        .unwrap_or_else(|| panic!("no error at /times in the API's answer: {problem}"))
+        .to_owned();
+    assert_eq!(
+        shown, api_detail,
+        "the form shows the API's field error for `times`"
+    );
+    assert_eq!(
+        b.js("return document.getElementById('arg-times').getAttribute('aria-invalid');")
+            .await,
+        json!("true"),
+        "the bad field is marked invalid"
+    );
+    assert!(
+        !b.has("#enqueue-task .field-error:not([data-pointer='/times'])")
+            .await,
+        "an error shown under a field that is fine"
+    );
+    b.screenshot("enqueue-error").await;
+    // Nothing was enqueued, by the page or by the API call above.
+    let parked = app.queue(FORM_PARKED).await;
+    assert!(
+        parked
+            .as_ref()
+            .is_none_or(|q| q["ready"] == 0 && q["scheduled"] == 0 && q["running"] == 0),
+        "a rejected submission was enqueued: {parked:?}"
+    );
+    let form_q = app.queue(FORM).await;
+    assert!(
+        form_q.as_ref().is_none_or(|q| q["ready"] == 0),
+        "a rejected submission was enqueued: {form_q:?}"
+    );
+
+    // --- valid values, the optional field left empty: it runs, its result on its page ------
+    field("#arg-times")
+        .await
+        .send_keys("3")
+        .await
+        .expect("type");
+    field("#enqueue-task input[data-option='queue']").await;
+    assert_eq!(
+        b.js("return document.getElementById('arg-suffix').value;")
+            .await,
+        json!(""),
+        "the optional field is empty"
+    );
+    b.click_css(
+        "#enqueue-task button[type='submit']",
+        Duration::from_secs(5),
+    )
+    .await;
+    let link = b.wait_css("#enqueued", Duration::from_secs(5)).await;
+    assert!(
+        !b.has("#enqueue-task .field-error").await,
+        "the old field error stayed"
+    );
+    let id = link
+        .attr("data-id")
+        .await
+        .expect("attribute")
+        .expect("the enqueued task's id");
+    link.click().await.expect("open the enqueued task");
+    b.wait_css(
+        "#task-state[data-state='succeeded']",
+        Duration::from_secs(10),
+    )
+    .await;
+    let result = b
+        .wait_text("#task-result", Duration::from_secs(5), |t| !t.is_empty())
+        .await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&result).ok(),
+        Some(json!("ann ann ann!")),
+        "the task's page shows its result"
+    );
+    let status = app.state(&id).await;
+    assert_eq!(status["state"], "succeeded", "{status}");
+    assert_eq!(status["result"], json!("ann ann ann!"));
+    b.screenshot("enqueued-task").await;
+    b.close().await;
+    app.stop().await;
+}
+
+// --- pause / resume from the Queues page, revoke from a task's page -------------------------
+
+/// The queue paused and resumed from the page.
+const PAUSE: &str = "web-pause";
+
+/// Returns its argument.
+#[taskq::task(queue = "web-pause")]
+async fn ping(n: u32) -> u32 {
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queues_pause_and_resume_and_a_task_is_revoked_from_its_page() {
+    let _one = SERIAL.lock().await;
+    let app = App::start(&[PAUSE], |w| w).await;
+    let base = app.base.clone();
+    let ping = name_of::<ping>();
+    // The queue made known, and the worker seen running it.
+    let first = app.submit(ping, json!({"n": 0})).await;
+    assert_eq!(app.wait_done(&first).await["state"], "succeeded");
+
+    let b = Browser::start(1280, 900).await;
+    login(&b, &base, &app.operator).await;
+    open(&b, &base, "/queues").await;
+    let row = format!("#queues tr[data-queue='{PAUSE}']");
+    b.wait_css(&format!("{row} .s-running"), Duration::from_secs(5))
+        .await;
+    mark(&b).await;
+    b.click_css(
+        &format!("{row} button[data-action='pause']"),
+        Duration::from_secs(5),
+    )
+    .await;
+    b.wait_css(&format!("{row} .s-paused"), Duration::from_secs(3))
+        .await;
+    b.wait_css(
+        &format!("{row} button[data-action='resume']"),
+        Duration::from_secs(3),
+    )
+    .await;
+    assert_eq!(
+        app.queue(PAUSE).await.map(|q| q["paused"].clone()),
+        Some(json!(true)),
+        "the API says the queue is paused"
+    );
+
+    // Sent to the paused queue, with its worker running: it stays ready.
+    let waiting = app.submit(ping, json!({"n": 1})).await;
+    let doomed = app.submit(ping, json!({"n": 2})).await;
+    b.wait_text(
+        &format!("{row} td:nth-child(2)"),
+        Duration::from_secs(3),
+        |t| t.trim() == "2",
+    )
+    .await;
+    assert_marked(&b, "pausing from the Queues page").await;
+    b.screenshot("queues-paused").await;
+    let workers = app.get("/api/workers").await;
+    assert!(
+        workers["workers"]
+            .as_array()
+            .is_some_and(|ws| ws.iter().any(|w| w["queues"]
+                .as_array()
+                .is_some_and(|qs| qs.iter().any(|q| q == PAUSE)))),
+        "no live worker serves {PAUSE}: {workers}"
+    );
+    // A worker polls every fetch interval; a second is many of them.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for id in [&waiting, &doomed] {
+        let s = app.state(id).await;
+        assert_eq!(s["state"], "pending", "a task of a paused queue ran: {s}");
+    }
+
+    // Revoke one from its page: the confirmation names it; the page turns cancelled, live.
+    open(&b, &base, &format!("/tasks/{doomed}")).await;
+    b.wait_css("#task-state[data-state='pending']", Duration::from_secs(5))
+        .await;
+    mark(&b).await;
+    b.click_css("button[data-action='revoke']", Duration::from_secs(5))
+        .await;
+    confirm(&b, |t| t.contains(&doomed)).await;
+    b.wait_css(
+        "#task-state[data-state='cancelled']",
+        Duration::from_secs(3),
+    )
+    .await;
+    assert_marked(&b, "revoking from the task's page").await;
+    assert!(
+        !b.has("button[data-action='revoke']").await,
+        "a cancelled task still offers revoke"
+    );
+    assert_eq!(app.state(&doomed).await["state"], "cancelled");
+    b.screenshot("task-revoked").await;
+
+    // Resume from the Queues page: the waiting task runs; the page says running, live.
+    open(&b, &base, "/queues").await;
+    mark(&b).await;
+    b.click_css(
+        &format!("{row} button[data-action='resume']"),
+        Duration::from_secs(5),
+    )
+    .await;
+    b.wait_css(&format!("{row} .s-running"), Duration::from_secs(3))
+        .await;
+    let done = app.wait_done(&waiting).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(done["result"], json!(1));
+    b.wait_text(
+        &format!("{row} td:nth-child(2)"),
+        Duration::from_secs(3),
+        |t| t.trim() == "0",
+    )
+    .await;
+    assert_marked(&b, "resuming from the Queues page").await;
+    assert_eq!(app.state(&doomed).await["state"], "cancelled");
+    assert_eq!(
+        app.queue(PAUSE).await.map(|q| q["paused"].clone()),
+        Some(json!(false))
+    );
+    b.close().await;
+    app.stop().await;
+}
+
+// --- bulk actions on the Tasks page ----------------------------------------------------------
+
+/// The queue of `job`, paused while the page acts on it.
+const BULK: &str = "web-bulk";
+
+/// Whether `job`'s group `d` succeeds yet.
+static BULK_HEALED: AtomicBool = AtomicBool::new(false);
+
+/// A job of a group; group `d` fails until healed (one attempt: straight to dead letters).
+#[taskq::task(queue = "web-bulk", max_attempts = 1)]
+async fn job(group: String, n: u32) -> Result<u32, String> {
+    if group == "d" && !BULK_HEALED.load(Ordering::SeqCst) {
+        Err(format!("job d{n} is not healed yet"))
+    } else {
+        Ok(n)
+    }
+}
+
+/// Filters the Tasks page (through its form) by `state` and `args`; waits for `n` matching.
+async fn filter_tasks(b: &Browser, state: &str, args: &str, n: usize) {
+    b.wait_css("form.filters select[name='state']", Duration::from_secs(5))
+        .await
+        .select_by_value(state)
+        .await
+        .expect("pick the state");
+    let field = b
+        .wait_css("form.filters input[name='args']", Duration::from_secs(5))
+        .await;
+    field.clear().await.expect("clear");
+    field.send_keys(args).await.expect("type the filter");
+    b.click_css("form.filters button[type='submit']", Duration::from_secs(5))
+        .await;
+    wait_live(b).await;
+    let want = format!("{n} matching");
+    b.wait_text("#scanned", Duration::from_secs(5), |t| t.starts_with(&want))
+        .await;
+    let url = b.client.current_url().await.expect("url");
+    assert!(
+        url.query().is_some_and(|q| q.contains("args=")),
+        "the filter is in the address: {url}"
+    );
+}
+
+/// Clicks the bulk `action` with no selection; checks the confirmation names `n`; waits for
+/// the result's toast.
+async fn act_on_all(b: &Browser, action: &str, n: usize) -> String {
+    b.click_css(
+        &format!("#bulk button[data-bulk='{action}']"),
+        Duration::from_secs(5),
+    )
+    .await;
+    let want = format!("all {n} task");
+    let text = confirm(b, |t| t.contains(&want)).await;
+    b.wait_text("#toast .msg:last-child", Duration::from_secs(5), |t| {
+        t.contains(&format!("{n} done"))
+    })
+    .await;
+    text
+}
+
+async fn states(app: &App, ids: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for id in ids {
+        let s = app.state(id).await;
+        out.push(s["state"].as_str().unwrap_or("?").to_owned());
+    }
+    out
+}
+
+async fn assert_dead(app: &App, ids: &[String], what: &str) {
+    let dead: Vec<String> = app
+        .client
+        .backend()
+        .dead_letters(BULK, 100)
+        .await
+        .expect("dead letters")
+        .iter()
+        .map(|d| d.id.to_string())
+        .collect();
+    assert!(
+        ids.iter().all(|id| dead.contains(id)),
+        "{what}: expected every one dead; dead letters are {dead:?}"
+    );
+}
+
+async fn assert_states(app: &App, ids: &[String], want: &str, what: &str) {
+    let got = states(app, ids).await;
+    assert!(
+        got.iter().all(|s| s == want),
+        "{what}: expected every one {want}, got {got:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_actions_act_on_exactly_what_matches() {
+    let _one = SERIAL.lock().await;
+    let app = App::start(&[BULK], |w| w).await;
+    let base = app.base.clone();
+    let job = name_of::<job>();
+    // Four dead letters of group d.
+    let mut d = Vec::new();
+    for n in 0..4 {
+        d.push(app.submit(job, json!({"group": "d", "n": n})).await);
+    }
+    for id in &d {
+        app.wait_done(id).await;
+    }
+    app.wait_queue(BULK, Duration::from_secs(5), |q| q["dead"] == 4)
+        .await;
+    // Paused, with its worker running: 20 tasks stay ready (7 of a, 8 of b, 5 of c).
+    app.post(&format!("/api/queues/{BULK}/pause")).await;
+    let (mut a, mut bb, mut c) = (Vec::new(), Vec::new(), Vec::new());
+    for n in 0..20u32 {
+        let (group, into) = match n % 4 {
+            0 | 1 if a.len() < 7 => ("a", &mut a),
+            _ if c.len() < 5 && n % 4 == 3 => ("c", &mut c),
+            _ => ("b", &mut bb),
+        };
+        into.push(app.submit(job, json!({"group": group, "n": n})).await);
+    }
+    assert_eq!((a.len(), bb.len(), c.len()), (7, 8, 5));
+    app.wait_queue(BULK, Duration::from_secs(5), |q| q["ready"] == 20)
+        .await;
+
+    let b = Browser::start(1280, 900).await;
+    login(&b, &base, &app.admin).await;
+    open(&b, &base, &format!("/tasks?queue={BULK}")).await;
+    b.wait_text("#scanned", Duration::from_secs(5), |t| {
+        t.starts_with("24 matching")
+    })
+    .await;
+
+    // Revoke all matching group=a: 7.
+    filter_tasks(&b, "queued", "group=a", 7).await;
+    b.wait_text("#bulk-count", Duration::from_secs(3), |t| {
+        t.contains("all 7 matching")
+    })
+    .await;
+    b.screenshot("tasks-filtered").await;
+    act_on_all(&b, "revoke", 7).await;
+    assert_states(&app, &a, "cancelled", "group a after revoke all matching").await;
+    assert_states(&app, &bb, "pending", "group b after revoking group a").await;
+    assert_states(&app, &c, "pending", "group c after revoking group a").await;
+    assert_dead(&app, &d, "group d after revoking group a").await;
+
+    // Delete all matching group=c (admin): 5.
+    filter_tasks(&b, "queued", "group=c", 5).await;
+    act_on_all(&b, "delete", 5).await;
+    assert_states(&app, &c, "cancelled", "group c after delete all matching").await;
+    assert_states(&app, &bb, "pending", "group b after deleting group c").await;
+
+    // Retry all matching dead group=d: 4, requeued into the paused queue.
+    BULK_HEALED.store(true, Ordering::SeqCst);
+    filter_tasks(&b, "dead", "group=d", 4).await;
+    act_on_all(&b, "retry", 4).await;
+    assert_states(&app, &d, "pending", "group d after retry all matching").await;
+    assert_states(&app, &bb, "pending", "group b after retrying group d").await;
+    app.wait_queue(BULK, Duration::from_secs(5), |q| q["dead"] == 0)
+        .await;
+
+    // A selection: two of group b, revoked; the other six stay.
+    filter_tasks(&b, "ready", "group=b", 8).await;
+    // The ids listed, read in one go (a live refresh may replace the rows at any time; the
+    // selection survives it, and each click finds its checkbox afresh).
+    let listed = b
+        .js("return Array.from(document.querySelectorAll('#tasks input.pick')).map(function (x) { return x.value; });")
+        .await;
+    let listed: Vec<String> = serde_json::from_value(listed).expect("a list of ids");
+    assert_eq!(listed.len(), 8, "one checkbox per listed task");
+    let picked: Vec<String> = listed[..2].to_vec();
+    for id in &picked {
+        b.click_css(
+            &format!("#tasks input.pick[value='{id}']"),
+            Duration::from_secs(5),
+        )
+        .await;
+    }
+    b.wait_text("#bulk-count", Duration::from_secs(3), |t| {
+        t.starts_with("2 selected")
+    })
+    .await;
+    b.click_css("#bulk button[data-bulk='revoke']", Duration::from_secs(5))
+        .await;
+    confirm(&b, |t| t.contains("2 selected tasks")).await;
+    b.wait_text("#toast .msg:last-child", Duration::from_secs(5), |t| {
+        t.contains("2 done")
+    })
+    .await;
+    let rest: Vec<String> = bb
+        .iter()
+        .filter(|id| !picked.contains(id))
+        .cloned()
+        .collect();
+    assert_eq!(rest.len(), 6, "the picked ids are of group b: {picked:?}");
+    assert_states(&app, &picked, "cancelled", "the selection after revoke").await;
+    assert_states(&app, &rest, "pending", "the rest of group b").await;
+    b.wait_text("#scanned", Duration::from_secs(5), |t| {
+        t.starts_with("6 matching")
+    })
+    .await;
+    b.screenshot("tasks-bulk-done").await;
+    b.close().await;
+    app.stop().await;
+}
+
+// --- the Overview under a flood --------------------------------------------------------------
+
+/// The flood's queue.
+const FLOOD: &str = "web-flood";
+/// Tasks the flood's worker ran.
+static FLOODED: AtomicU64 = AtomicU64::new(0);
+/// The flood's target rate, tasks per second.
+const FLOOD_RATE: u64 = 10_000;
+/// How long the flood lasts.
+const FLOOD_FOR: Duration = Duration::from_secs(5);
+
+/// Does nothing, counted.
+#[taskq::task(queue = "web-flood", ignore_result)]
+async fn flood(n: u64) {
+    let _ = n;
+    FLOODED.fetch_add(1, Ordering::Relaxed);
+}
+
+/// In the page: a 100 ms ticker noting its largest gap, a count of the stream's messages by
+/// type (an EventSource on the page's own stream URL), and of fragment re-fetches.
+const PROBE: &str = r#"
+var p = window.__probe = {gap: 0, ticks: 0, msgs: {tick: 0, changed: 0, message: 0}, swaps: 0,
+                          since: performance.now(), open: false};
+var last = performance.now();
+setInterval(function () {
+  var now = performance.now();
+  p.gap = Math.max(p.gap, now - last);
+  last = now;
+  p.ticks++;
+}, 100);
+var es = new EventSource(document.body.getAttribute("sse-connect"));
+es.onopen = function () { p.open = true; };
+["tick", "changed", "message"].forEach(function (k) {
+  es.addEventListener(k, function () { p.msgs[k]++; });
+});
+document.addEventListener("htmx:afterSwap", function () { p.swaps++; });
+return true;
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_stays_responsive_under_a_flood() {
+    let _one = SERIAL.lock().await;
+    let app = App::start(&[FLOOD], |w| w.concurrency(8).prefetch(512)).await;
+    let base = app.base.clone();
+    // The queue made known before the page opens.
+    app.client.send(flood::new(0)).await.expect("send");
+    let b = Browser::start(1280, 900).await;
+    login(&b, &base, &app.viewer).await;
+    open(&b, &base, "/").await;
+    b.wait_css("#workers-up", Duration::from_secs(10)).await;
+    b.js(PROBE).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while b.js("return window.__probe.open;").await != json!(true) {
+        assert!(
+            Instant::now() < deadline,
+            "the probe's EventSource did not open"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let ran_before = FLOODED.load(Ordering::Relaxed);
+
+    // The producer: batches of 500 paced to FLOOD_RATE, or as fast as it goes.
+    let producer = {
+        let client = app.client.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let mut sent = 0u64;
+            while started.elapsed() < FLOOD_FOR {
+                let due = Duration::from_secs_f64(sent as f64 / FLOOD_RATE as f64);
+                if let Some(ahead) = due.checked_sub(started.elapsed()) {
+                    tokio::time::sleep(ahead).await;
+                }
+                client
+                    .send_many((sent..sent + 500).map(flood::new))
+                    .await
+                    .expect("send the flood");
+                sent += 500;
+            }
+            (sent, started.elapsed())
+        })
+    };
+    let flood_started = Instant::now();
+    tokio::time::sleep(FLOOD_FOR - Duration::from_millis(1500)).await;
+    let probe = b
+        .js(
+            "var p = window.__probe; return {gap: p.gap, ticks: p.ticks, msgs: p.msgs, \
+             swaps: p.swaps, secs: (performance.now() - p.since) / 1000};",
+        )
+        .await;
+    let ran = FLOODED.load(Ordering::Relaxed) - ran_before;
+    b.screenshot("overview-flood").await;
+    // A click on a nav link, under the flood, navigates within a second.
+    let clicked = Instant::now();
+    b.client
+        .find(Locator::Css("header nav a[href='/queues']"))
+        .await
+        .expect("the Queues link")
+        .click()
+        .await
+        .expect("click Queues");
+    b.wait_css(
+        "header nav a.active[href='/queues']",
+        Duration::from_secs(5),
+    )
+    .await;
+    let nav = clicked.elapsed();
+    let still_flooding = flood_started.elapsed() < FLOOD_FOR;
+    let (sent, took) = producer.await.expect("the producer");
+    let rate = sent as f64 / took.as_secs_f64();
+    let ran_rate = ran as f64
+        / flood_started
+            .elapsed()
+            .as_secs_f64()
+            .min(FLOOD_FOR.as_secs_f64());
+    eprintln!(
+        "flood: sent {sent} in {took:?} ({rate:.0}/s, target {FLOOD_RATE}/s); the worker ran \
+         {ran} while the page was measured ({ran_rate:.0}/s); page probe {probe}; nav {nav:?}"
+    );
+
+    let secs = probe["secs"].as_f64().expect("seconds");
+    let gap = probe["gap"].as_f64().expect("gap");
+    let ticks = probe["msgs"]["tick"].as_f64().expect("ticks");
+    let changed = probe["msgs"]["changed"].as_f64().expect("changed");
+    let other = probe["msgs"]["message"].as_f64().expect("messages");
+    let context = format!(
+        "(flood at {rate:.0} tasks/s sent, target {FLOOD_RATE}/s; {ran} run while measured; \
+         probe {probe})"
+    );
+    assert!(
+        rate >= 2_000.0,
+        "the producer reached only {rate:.0} tasks/s: too little to call a flood {context}"
+    );
+    assert!(
+        ran >= 2_000,
+        "the worker ran only {ran} tasks while the page was measured {context}"
+    );
+    assert!(
+        gap <= 1000.0,
+        "the page's event loop stalled {gap:.0} ms (at most 1 s) {context}"
+    );
+    assert!(
+        still_flooding,
+        "the nav click was measured after the flood ended {context}"
+    );
+    assert!(
+        nav <= Duration::from_secs(1),
+        "a nav click took {nav:?} to navigate under the flood (at most 1 s) {context}"
+    );
+    assert!(
+        ticks >= (secs - 2.0).floor() && ticks <= secs.ceil() + 1.0,
+        "{ticks} ticks in {secs:.1} s: about one a second expected {context}"
+    );
+    assert!(
+        changed <= 4.0 * secs.ceil() + 1.0,
+        "{changed} change signals in {secs:.1} s: at most 4 a second {context}"
+    );
+    assert_eq!(other, 0.0, "unnamed messages on the stream {context}");
+    let messages = ticks + changed + other;
+    assert!(
+        messages * 100.0 < ran as f64,
+        "{messages} stream messages for {ran} tasks run: the stream is not aggregated {context}"
+    );
+    drop(b);
+    app.stop().await;
+}
+
+// --- on a phone ------------------------------------------------------------------------------
+
+/// Has a long argument, for a wide Tasks table.
+#[taskq::task(queue = "web-phone")]
+async fn notify(recipient: String, subject: String, body: String) -> usize {
+    recipient.len() + subject.len() + body.len()
+}
+
+/// Asserts the page is no wider than the viewport.
+async fn assert_fits(b: &Browser, page: &str) {
+    let v = b
+        .js(
+            "return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth, \
+             body: document.body.scrollWidth};",
+        )
+        .await;
+    let (scroll, inner) = (
+        v["scroll"].as_f64().expect("scrollWidth"),
+        v["inner"].as_f64().expect("innerWidth"),
+    );
+    assert_eq!(inner, 390.0, "the phone's viewport is 390 px wide: {v}");
+    assert!(
+        scroll <= inner,
+        "{page} overflows horizontally on a phone: {v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_fits_a_phone() {
+    let _one = SERIAL.lock().await;
+    // Nobody serves web-phone: its tasks stay listed.
+    let app = App::start(&[FLOOD], |w| w).await;
+    let base = app.base.clone();
+    let mut last = String::new();
+    for i in 0..6 {
+        last = app
+            .submit(
+                name_of::<notify>(),
+                json!({
+                    "recipient": format!("someone.with.a.long.address.{i}@example.com"),
+                    "subject": "Your weekly report of everything that happened in the queues",
+                    "body": "x".repeat(300),
+                }),
+            )
+            .await;
+    }
+    app.client.send(flood::new(1)).await.expect("send");
+    let b = Browser::phone(390, 844).await;
+    login(&b, &base, &app.admin).await;
+    for (path, shot) in [
+        ("/", Some("overview-phone")),
+        ("/tasks", Some("tasks-phone")),
+        ("/queues", None),
+        ("/dead", None),
+        ("/workers", None),
+        (&*format!("/tasks/{last}"), Some("task-phone")),
+    ] {
+        open(&b, &base, path).await;
+        if path == "/" {
+            b.wait_css("#workers-up", Duration::from_secs(10)).await;
+        }
+        if path == "/tasks" {
+            b.wait_css(
+                &format!("#tasks tr[data-id='{last}']"),
+                Duration::from_secs(5),
+            )
+            .await;
+        }
+        assert_fits(&b, path).await;
+        if let Some(name) = shot {
+            b.screenshot(name).await;
+        }
+    }
+    b.close().await;
+    app.stop().await;
 }

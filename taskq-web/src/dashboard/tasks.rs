@@ -250,16 +250,21 @@ pub(crate) fn form(name: &str, queue: &str, schema: &taskq::schema::TaskSchema) 
         .map(|r| r.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
     html! {
-        form.enqueue-form #enqueue-task data-task=(name) {
+        // The API validates (every field error at once); the browser does not.
+        form.enqueue-form #enqueue-task data-task=(name) novalidate {
             @if let Some(d) = &schema.description { p.muted { (d) } }
-            @for (field, s) in props {
-                (input(field, s, required.contains(&field.as_str())))
+            // Required arguments first (the schema's properties come in name order).
+            @for (field, s) in props.iter().filter(|(f, _)| required.contains(&f.as_str())) {
+                (input(field, s, true))
+            }
+            @for (field, s) in props.iter().filter(|(f, _)| !required.contains(&f.as_str())) {
+                (input(field, s, false))
             }
             fieldset.options {
                 legend { "Options" }
                 label { "queue " input name="queue" data-option="queue" placeholder=(queue); }
                 label { "countdown " input name="countdown" data-option="countdown" placeholder="10s"; }
-                label { "priority " input name="priority" data-option="priority" type="number" min="0" max="255"; }
+                label { "priority " input name="priority" data-option="priority" inputmode="numeric" placeholder="0-255"; }
             }
             button type="submit" { "Enqueue" }
             div.result #enqueue-result {}
@@ -292,8 +297,10 @@ fn input(field: &str, s: &Value, required: bool) -> Markup {
             } @else {
                 @match ty {
                     Some("string") => input #(id) data-arg=(field) data-kind="string" required[required];
-                    Some("integer") => input #(id) data-arg=(field) data-kind="number" type="number" step="1" required[required];
-                    Some("number") => input #(id) data-arg=(field) data-kind="number" type="number" step="any" required[required];
+                    // Text inputs, not `type=number` (which drops what is not a number): what is
+                    // typed reaches the API, whose 422 names the field.
+                    Some("integer") => input #(id) data-arg=(field) data-kind="number" inputmode="numeric" required[required];
+                    Some("number") => input #(id) data-arg=(field) data-kind="number" inputmode="decimal" required[required];
                     Some("boolean") => input #(id) data-arg=(field) data-kind="boolean" type="checkbox";
                     _ => textarea #(id) data-arg=(field) data-kind="json" rows="2" placeholder="JSON" required[required] {}
                 }
@@ -327,7 +334,7 @@ mod tests {
         };
         let html = form("tasks.add", "default", &schema).into_string();
         assert!(
-            html.contains(r#"data-arg="a" data-kind="number" type="number" step="1" required"#),
+            html.contains(r#"data-arg="a" data-kind="number" inputmode="numeric" required"#),
             "{html}"
         );
         assert!(
@@ -335,7 +342,7 @@ mod tests {
             "{html}"
         );
         assert!(
-            html.contains(r#"data-arg="opt" data-kind="number" type="number" step="any">"#),
+            html.contains(r#"data-arg="opt" data-kind="number" inputmode="decimal">"#),
             "{html}"
         );
         assert!(
@@ -351,5 +358,6 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("Adds."), "{html}");
+        assert!(html.contains("novalidate"), "{html}");
     }
 }

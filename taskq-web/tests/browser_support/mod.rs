@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod app;
+
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -58,6 +60,21 @@ impl Browser {
     /// Starts chromedriver and a Chromium session with a fresh profile. Panics with what to
     /// install when Chromium or its driver is missing: the test never skips.
     pub async fn start(width: u32, height: u32) -> Browser {
+        Self::launch(width, height, None).await
+    }
+
+    /// A phone: Chromium's mobile emulation with a `width` x `height` CSS-pixel viewport at
+    /// device pixel ratio 2 (touch, mobile viewport rules).
+    pub async fn phone(width: u32, height: u32) -> Browser {
+        let emulation = json!({
+            "deviceMetrics": {"width": width, "height": height, "pixelRatio": 2.0, "touch": true},
+            "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 \
+                          (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36"
+        });
+        Self::launch(width, height, Some(emulation)).await
+    }
+
+    async fn launch(width: u32, height: u32, emulation: Option<Value>) -> Browser {
         let chromium = find_binary(&["chromium", "chromium-browser"]).unwrap_or_else(|| {
             panic!(
                 "the browser test needs Debian's `chromium` (not found in /usr/bin or PATH): \
@@ -114,6 +131,10 @@ impl Browser {
                 ]
             }
         });
+        let mut caps = caps;
+        if let Some(e) = emulation {
+            caps["goog:chromeOptions"]["mobileEmulation"] = e;
+        }
         let Value::Object(caps) = caps else {
             unreachable!()
         };
@@ -155,6 +176,43 @@ impl Browser {
                 }
                 Err(e) => panic!("could not click `{css}`: {e}"),
             }
+        }
+    }
+
+    /// Waits up to `within` until the text of the element matching `css` satisfies `check`;
+    /// returns the text.
+    pub async fn wait_text(
+        &self,
+        css: &str,
+        within: Duration,
+        check: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + within;
+        let mut last = String::new();
+        loop {
+            if let Ok(el) = self.client.find(Locator::Css(css)).await {
+                if let Ok(t) = el.text().await {
+                    if check(&t) {
+                        return t;
+                    }
+                    last = t;
+                }
+            }
+            if Instant::now() >= deadline {
+                let body = self
+                    .client
+                    .execute("return document.querySelector('main').innerText + '\\n--- toast: ' + document.getElementById('toast').innerText;", Vec::new())
+                    .await
+                    .unwrap_or_default();
+                let shot = self.screenshot("failed-wait").await;
+                panic!(
+                    "the text of `{css}` did not become as expected within {within:?}; last: \
+                     {last:?}; the page (screenshot {}): {}",
+                    shot.display(),
+                    body.as_str().unwrap_or_default()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 

@@ -12,3 +12,4 @@ mod fixture;
 mod harness;
 mod help;
 mod reading;
+mod web;

@@ -12,7 +12,8 @@
 //! - bulk revoke / delete / retry of everything matching an argument filter (the count in the
 //!   confirmation, exactly those tasks acted on), and of a selection;
 //! - the Overview under a flood of tasks stays responsive and its stream stays bounded;
-//! - on a phone (390 x 844) no page overflows horizontally.
+//! - on a phone (390 x 844) no page overflows horizontally;
+//! - a workflow step's page shows its graph (this step and the ones it leads to) with states.
 //!
 //! Screenshots go to `target/taskq-web-screenshots/`.
 
@@ -971,6 +972,138 @@ async fn every_page_fits_a_phone() {
             b.screenshot(name).await;
         }
     }
+    b.close().await;
+    app.stop().await;
+}
+
+// --- a workflow's graph on a step's page -------------------------------------------------------
+
+/// The queue of the workflow's steps (served).
+const FLOW: &str = "web-flow";
+/// The queue of one step of the chord's header, paused while its page is looked at.
+const GATE: &str = "web-flow-gate";
+
+/// Squares.
+#[taskq::task(queue = "web-flow")]
+async fn square(n: u32) -> u32 {
+    n * n
+}
+
+/// Sums.
+#[taskq::task(queue = "web-flow")]
+async fn total_of(values: Vec<u32>) -> u32 {
+    values.iter().sum()
+}
+
+/// A chord: three squares in parallel (the last on the gated queue), then their sum.
+#[taskq::workflow]
+fn squares(n: u32) -> impl taskq::canvas::Canvas<Output = u32> {
+    taskq::canvas::chord(
+        taskq::canvas::group(vec![
+            square::new(n),
+            square::new(n + 1),
+            square::new(n + 2).queue(GATE),
+        ]),
+        total_of::partial(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workflow_step_shows_its_graph_live() {
+    let _one = SERIAL.lock().await;
+    let app = App::start(&[FLOW, GATE], |w| w).await;
+    let base = app.base.clone();
+    // The gated queue made known and paused.
+    let warm = app
+        .submit(
+            name_of::<square>(),
+            json!({"n": 1, "options": {"queue": GATE}}),
+        )
+        .await;
+    app.wait_done(&warm).await;
+    app.post(&format!("/api/queues/{GATE}/pause")).await;
+    let name = <squares as taskq::canvas::Workflow>::NAME;
+    let r = app
+        .http
+        .post(app.url(&format!("/api/workflows/{name}")))
+        .bearer_auth(&app.operator)
+        .json(&json!({"n": 2}))
+        .send()
+        .await
+        .expect("start the workflow");
+    assert_eq!(r.status().as_u16(), 202);
+    let started: Value = r.json().await.expect("JSON");
+    let result_id = started["id"]
+        .as_str()
+        .expect("the workflow's id")
+        .to_owned();
+    app.wait_queue(GATE, Duration::from_secs(5), |q| q["ready"] == 1)
+        .await;
+    let listed = app
+        .get(&format!("/api/queues/{GATE}/tasks?state=ready"))
+        .await;
+    let gate = listed["items"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the gated step is not listed: {listed}"))
+        .to_owned();
+
+    let b = Browser::start(1280, 900).await;
+    login(&b, &base, &app.operator).await;
+    open(&b, &base, &format!("/tasks/{gate}")).await;
+    b.wait_css("#workflow a.step", Duration::from_secs(5)).await;
+    // The graph from this step on: this step (a header member of the chord), then the sum
+    // (the workflow's result), each with its state.
+    let steps = b
+        .js(
+            "return Array.from(document.querySelectorAll('#workflow a.step')).map(function (s) { \
+             return {href: s.getAttribute('href'), state: s.dataset.state, \
+             cls: s.className, text: s.innerText}; });",
+        )
+        .await;
+    let steps = steps.as_array().expect("a list of steps");
+    assert_eq!(steps.len(), 2, "this step and the sum: {steps:?}");
+    assert_eq!(
+        steps[0]["href"],
+        json!(format!("/tasks/{gate}")),
+        "{steps:?}"
+    );
+    assert_eq!(steps[0]["state"], "pending", "{steps:?}");
+    assert!(
+        steps[0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains(name_of::<square>()) && t.contains(name_of::<total_of>())),
+        "the step names itself and where it leads: {steps:?}"
+    );
+    assert_eq!(
+        steps[1]["href"],
+        json!(format!("/tasks/{result_id}")),
+        "{steps:?}"
+    );
+    assert!(
+        steps[1]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("(result)")),
+        "the sum is the workflow's result: {steps:?}"
+    );
+    assert!(
+        steps
+            .iter()
+            .all(|s| s["cls"].as_str().is_some_and(|c| c.contains("s-pending"))),
+        "each step is styled by its state: {steps:?}"
+    );
+    b.screenshot("workflow").await;
+    // The gate opens: this step runs, then the sum; the page follows.
+    mark(&b).await;
+    app.post(&format!("/api/queues/{GATE}/resume")).await;
+    let done = app.wait_done(&result_id).await;
+    assert_eq!(done["result"], json!(4 + 9 + 16), "{done}");
+    b.wait_css(
+        "#task-state[data-state='succeeded']",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_marked(&b, "a workflow step's page").await;
+    b.screenshot("workflow-done").await;
     b.close().await;
     app.stop().await;
 }

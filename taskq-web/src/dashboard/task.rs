@@ -300,7 +300,7 @@ async fn graph(app: &AppState, c: &Continuation) -> Markup {
             @for layer in 0..layers {
                 div.layer {
                     @for (i, s) in steps.iter().enumerate().filter(|(i, _)| depth[*i] == layer) {
-                        a.step href=(format!("/tasks/{}", s.template.id)) class=(format!("step s-{}", states[i])) {
+                        a href=(format!("/tasks/{}", s.template.id)) class=(format!("step s-{}", states[i])) data-state=(states[i]) {
                             span.name { (s.name) }
                             (badge(states[i]))
                             @if !s.edges.is_empty() {

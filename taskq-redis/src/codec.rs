@@ -85,6 +85,9 @@ pub(crate) struct StoredResult {
     pub(crate) finished_at: Option<Timestamp>,
     #[serde(default)]
     pub(crate) dead_reason: Option<DeadLetterReason>,
+    /// The task's arguments, when its worker sent them with the completion.
+    #[serde(default)]
+    pub(crate) args: Option<Payload>,
 }
 
 /// One entry of a notification: `[{"id": .., "outcome": ..}, ...]`.

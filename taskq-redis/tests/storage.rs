@@ -40,6 +40,7 @@ fn success(d: &Delivery, value: u32, ttl: Duration) -> Completion {
         reply_to: d.envelope.reply_to.clone(),
         task: Some(d.envelope.task.clone().into()),
         started_at: Some(taskq::Timestamp::now()),
+        args: None,
     }
 }
 

@@ -53,8 +53,8 @@ fn fields(d: &TaskDetail) -> Vec<(&'static str, String)> {
     };
     push("task", d.task.clone());
     push("queue", d.queue.clone());
+    push("arguments", d.args.as_ref().map(|a| a.as_str().to_owned()));
     if let Some(env) = &d.envelope {
-        push("arguments", Some(env.args.as_str().to_owned()));
         push("priority", Some(env.priority.to_string()));
         push(
             "attempt",

@@ -134,6 +134,8 @@ async fn web_serves_the_api_for_tasks_it_does_not_link() {
         .unwrap();
     assert_eq!(done["state"], "succeeded", "{done}");
     assert_eq!(done["result"], 42, "{done}");
+    // The arguments are kept with the result, after the message is gone.
+    assert_eq!(done["arguments"], json!({ "a": 2, "b": 40 }), "{done}");
     worker.shutdown().await.unwrap();
 }
 

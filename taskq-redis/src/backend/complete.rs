@@ -154,5 +154,6 @@ fn about(c: &Completion) -> About<'_> {
         attempt: c.lease.attempt,
         started_at: c.started_at,
         dead_reason: None,
+        args: c.args.as_ref(),
     }
 }

@@ -227,6 +227,7 @@ impl Inner {
                             reply_to: env.reply_to.clone(),
                             task: Some(env.task.clone().into()),
                             started_at: None,
+                            args: Some(env.args.clone()),
                         });
                     } else {
                         deliveries.push(Delivery::new(env));

@@ -322,6 +322,7 @@ impl Inner {
             d.started_at = r.started_at;
             d.finished_at = r.finished_at;
             d.dead_reason = r.dead_reason;
+            d.args = r.args;
             if d.dead_reason.is_none() {
                 return Ok(Some(d));
             }

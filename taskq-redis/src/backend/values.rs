@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use redis::Value;
-use taskq::{BackendError, DeadLetterReason, Outcome, Timestamp};
+use taskq::{BackendError, DeadLetterReason, Outcome, Payload, Timestamp};
 
 use crate::conn::BACKEND;
 
@@ -59,6 +59,8 @@ pub(super) struct About<'a> {
     pub(super) attempt: u32,
     pub(super) started_at: Option<Timestamp>,
     pub(super) dead_reason: Option<DeadLetterReason>,
+    /// The task's arguments (JSON text, written as it is).
+    pub(super) args: Option<&'a Payload>,
 }
 
 impl About<'_> {
@@ -85,6 +87,10 @@ impl About<'_> {
                 s.push_str(",\"dead_reason\":");
                 s.push_str(&r);
             }
+        }
+        if let Some(args) = self.args {
+            s.push_str(",\"args\":");
+            s.push_str(args.as_str());
         }
         let _ = write!(s, ",\"finished_at\":{}", Timestamp::now().0);
     }

@@ -108,7 +108,7 @@ impl TaskStatus {
             done: d.state.is_final(),
             task: d.task.clone(),
             queue: d.queue.clone(),
-            arguments: env.map(|e| json_of(&e.args)),
+            arguments: d.args.as_ref().map(json_of),
             attempts: d.attempt,
             max_attempts: env.map(|e| e.max_attempts),
             priority: env.map(|e| e.priority),

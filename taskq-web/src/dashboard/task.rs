@@ -159,9 +159,9 @@ async fn body(
                     dt { "Priority" } dd { (e.priority) }
                 }
             }
-            @if let Some(e) = env {
+            @if let Some(a) = &d.args {
                 h2 { "Arguments" }
-                pre.json #task-args { (json_text(e.args.as_str(), 0)) }
+                pre.json #task-args { (json_text(a.as_str(), 0)) }
             }
             @match &d.outcome {
                 Some(Outcome::Success(v)) => {

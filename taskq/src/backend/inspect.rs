@@ -154,6 +154,10 @@ pub struct TaskDetail {
     /// priority, parent and root, when it was enqueued.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub envelope: Option<Envelope>,
+    /// The arguments: the message's while it exists, then as kept with the result (see
+    /// [`Completion::args`](crate::backend::Completion::args)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<Payload>,
     /// Deliveries so far (for a finished task, the one that finished it).
     pub attempt: u32,
     /// The outcome, once final.
@@ -194,6 +198,7 @@ impl TaskDetail {
             task: None,
             queue: None,
             envelope: None,
+            args: None,
             attempt: 0,
             outcome: None,
             progress: None,
@@ -213,6 +218,7 @@ impl TaskDetail {
         self.queue = Some(env.queue.clone());
         self.attempt = self.attempt.max(env.attempt);
         self.created_at = Some(env.enqueued_at);
+        self.args = Some(env.args.clone());
         self.envelope = Some(env);
         self
     }

@@ -70,7 +70,15 @@ pub struct Completion {
     pub task: Option<Cow<'static, str>>,
     /// When the attempt started, kept with the result.
     pub started_at: Option<Timestamp>,
+    /// The task's arguments, kept with the result so that [`Backend::inspect`] shows them once
+    /// the message is gone; `None` keeps none. The worker sends them when they are at most
+    /// [`KEPT_ARGS_MAX`] bytes of JSON.
+    pub args: Option<Payload>,
 }
+
+/// The largest arguments (bytes of JSON) a worker keeps with a task's result: enough for
+/// every ordinary call, and a bound on what a day of results can cost a backend's memory.
+pub const KEPT_ARGS_MAX: usize = 16 * 1024;
 
 /// What [`Backend::cancel`] found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

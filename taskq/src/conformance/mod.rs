@@ -177,6 +177,7 @@ fn success(d: &Delivery, value: u32, ttl: Option<Duration>) -> Completion {
         reply_to: d.envelope.reply_to.clone(),
         task: Some(d.envelope.task.clone().into()),
         started_at: Some(Timestamp::now()),
+        args: Some(d.envelope.args.clone()),
     }
 }
 

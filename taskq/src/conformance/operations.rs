@@ -348,7 +348,8 @@ pub(super) async fn inspect_gives_the_full_record(b: &dyn Backend, q: &str) -> C
             && d.created_at.is_some()
             && d.envelope.as_ref().is_some_and(|e| {
                 e.args.as_str() == "41" && e.parent_id == parent && e.max_attempts == 3
-            }),
+            })
+            && d.args.as_ref().is_some_and(|a| a.as_str() == "41"),
         "a queued task inspects as {d:?}"
     );
     let delivery = fetch_one(b, q, NOW).await?;
@@ -376,8 +377,9 @@ pub(super) async fn inspect_gives_the_full_record(b: &dyn Backend, q: &str) -> C
             && d.task.as_deref() == Some("conformance.task")
             && d.started_at.is_some()
             && d.finished_at.is_some_and(|t| t.0 + 1_000 >= before.0)
-            && d.attempt == 1,
-        "a finished task inspects as {d:?}"
+            && d.attempt == 1
+            && d.args.as_ref().is_some_and(|a| a.as_str() == "41"),
+        "a finished task inspects as {d:?} (its arguments kept with the result)"
     );
     ensure!(
         b.inspect(TaskId::new())

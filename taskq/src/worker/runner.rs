@@ -646,6 +646,7 @@ async fn ack(
         reply_to: env.reply_to.clone(),
         task: Some(task),
         started_at,
+        args: (env.args.as_str().len() <= crate::backend::KEPT_ARGS_MAX).then(|| env.args.clone()),
     };
     // The acker lives as long as the worker; if it is gone the lease brings the task back.
     let _ = shared.acks.send(completion).await;

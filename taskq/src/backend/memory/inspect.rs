@@ -154,6 +154,9 @@ impl State {
             d.created_at = d.created_at.or(about.created_at);
             d.started_at = about.started_at;
             d.finished_at = d.finished_at.or(about.finished_at);
+            if d.args.is_none() {
+                d.args = about.args.clone();
+            }
         }
         Some(d)
     }

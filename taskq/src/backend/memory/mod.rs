@@ -169,6 +169,7 @@ struct Finished {
     created_at: Option<Timestamp>,
     started_at: Option<Timestamp>,
     finished_at: Option<Timestamp>,
+    args: Option<Payload>,
 }
 
 impl Finished {
@@ -180,6 +181,7 @@ impl Finished {
             created_at: Some(env.enqueued_at),
             started_at: None,
             finished_at: Some(Timestamp::now()),
+            args: (env.args.as_str().len() <= super::KEPT_ARGS_MAX).then(|| env.args.clone()),
         }
     }
 }
@@ -557,6 +559,9 @@ impl Backend for MemoryBackend {
             };
             if c.task.is_some() {
                 about.task = c.task.clone();
+            }
+            if c.args.is_some() {
+                about.args = c.args.clone();
             }
             about.started_at = c.started_at;
             st.finish(

@@ -107,17 +107,7 @@ async fn submit_union(
             })
         }
     };
-    let a = submit(
-        &state,
-        Submit {
-            name: &name,
-            body,
-            idempotency_key: idempotency_key(&headers)?,
-            base: &base,
-        },
-    )
-    .await?;
-    Ok(accepted(a))
+    submit_body(&state, &name, body, &headers, &base).await
 }
 
 /// `POST /api/tasks/{name}`: the arguments and `options`, without `task`.
@@ -134,13 +124,24 @@ async fn submit_named(
         return Err(ApiError::UnknownTask { name });
     }
     let body = object(body)?;
+    submit_body(&state, &name, body, &headers, &base).await
+}
+
+/// Submits `body` as task `name`'s and answers `202 Accepted`.
+async fn submit_body(
+    state: &AppState,
+    name: &str,
+    body: serde_json::Map<String, Value>,
+    headers: &HeaderMap,
+    base: &str,
+) -> Result<Response, ApiError> {
     let a = submit(
-        &state,
+        state,
         Submit {
-            name: &name,
+            name,
             body,
-            idempotency_key: idempotency_key(&headers)?,
-            base: &base,
+            idempotency_key: idempotency_key(headers)?,
+            base,
         },
     )
     .await?;

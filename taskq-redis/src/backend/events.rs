@@ -33,7 +33,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use std::future::Future;
 use std::pin::Pin;
@@ -53,6 +53,13 @@ use crate::keys::QueueKeys;
 /// Events per stream entry at most (a write carrying more adds several entries).
 const PER_ENTRY: usize = 128;
 
+/// Bytes reserved for an entry's text (about 60 events: a full one grows once).
+const ENTRY_BYTES: usize = 4096;
+
+/// A write that may go without events (a completion) takes a queue's events only from this
+/// many on: fewer ride with the next write, or the flush (fewer, fuller entries).
+const TAKE_FROM: usize = PER_ENTRY / 2;
+
 /// How long an event waits for a write to ride with before a flush writes it alone.
 const LINGER: Duration = Duration::from_millis(5);
 
@@ -69,6 +76,9 @@ pub(super) struct EventBuffer {
     count: usize,
     flush_scheduled: bool,
     dropped: u64,
+    /// When the buffer last went from empty to not: the flush waits until [`LINGER`] after
+    /// it, so a flush only writes what no write took in time.
+    since: Option<Instant>,
 }
 
 /// One queue's waiting events, already as the stream entries they will be: each up to
@@ -92,7 +102,7 @@ impl QueueEvents {
     fn push(&mut self, event: &Event) -> Result<(), EncodeError> {
         if self.entries.back().is_none_or(|p| p.n >= PER_ENTRY) {
             self.entries.push_back(Pending {
-                text: Vec::with_capacity(2048),
+                text: Vec::with_capacity(ENTRY_BYTES),
                 n: 0,
                 state: LineState::default(),
             });
@@ -179,6 +189,9 @@ impl Inner {
     pub(super) fn append_event(self: &Arc<Self>, event: Event) {
         let spawn_flush = {
             let mut buf = lock(&self.events);
+            if buf.count == 0 {
+                buf.since = Some(Instant::now());
+            }
             let q = match buf.by_queue.get_mut(event.queue.as_ref()) {
                 Some(q) => q,
                 None => buf.by_queue.entry(event.queue.to_string()).or_default(),
@@ -210,8 +223,20 @@ impl Inner {
                 Ok(rt) => {
                     let inner = self.clone();
                     rt.spawn(async move {
-                        tokio::time::sleep(LINGER).await;
-                        lock(&inner.events).flush_scheduled = false;
+                        let mut wait = LINGER;
+                        // Until LINGER has passed since the oldest event no write took.
+                        loop {
+                            tokio::time::sleep(wait).await;
+                            let mut buf = lock(&inner.events);
+                            let due = buf.since.map(|t| t + LINGER);
+                            match due.map(|d| d.saturating_duration_since(Instant::now())) {
+                                Some(left) if !left.is_zero() => wait = left,
+                                _ => {
+                                    buf.flush_scheduled = false;
+                                    break;
+                                }
+                            }
+                        }
                         inner.flush_events().await;
                     });
                 }
@@ -221,16 +246,21 @@ impl Inner {
         }
     }
 
-    /// Takes `queue`'s buffered events, as stream entries.
-    fn take_events(&self, queue: &str) -> Entries {
-        if self.buffered.load(Ordering::Relaxed) == 0 {
+    /// Takes `queue`'s buffered events, as stream entries, if there are at least `from`.
+    fn take_events(&self, queue: &str, from: usize) -> Entries {
+        if self.buffered.load(Ordering::Relaxed) < from.max(1) {
             return Entries(Vec::new());
         }
         let mut buf = lock(&self.events);
-        let Some(events) = buf.by_queue.remove(queue) else {
-            return Entries(Vec::new());
+        // The queue's slot stays (no key to allocate again at its next event).
+        let events = match buf.by_queue.get_mut(queue) {
+            Some(q) if q.count > 0 && q.count >= from => std::mem::take(q),
+            _ => return Entries(Vec::new()),
         };
         buf.count -= events.count.min(buf.count);
+        if buf.count == 0 {
+            buf.since = None;
+        }
         self.buffered.store(buf.count, Ordering::Relaxed);
         drop(buf);
         events.into_entries()
@@ -247,7 +277,11 @@ impl Inner {
     ) -> Result<T, BackendError> {
         Gated::new(&self.send_gate, carry, move |gated| async move {
             let entries = if gated {
-                self.take_events(queue)
+                let from = match carry {
+                    Carry::Wait => 1,
+                    Carry::IfFree => TAKE_FROM,
+                };
+                self.take_events(queue, from)
             } else {
                 Entries(Vec::new())
             };
@@ -292,7 +326,7 @@ impl Inner {
     ) -> Result<T, BackendError> {
         Gated::new(&self.send_gate, Carry::Wait, move |_| async move {
             for q in queues {
-                let entries = self.take_events(q);
+                let entries = self.take_events(q, 1);
                 self.xadd(&mut pipe, &self.keys(q), &entries, true);
             }
             self.query::<T>(&pipe).await
@@ -327,9 +361,17 @@ impl Inner {
             let all: Vec<(String, QueueEvents)> = {
                 let mut buf = lock(&self.events);
                 buf.count = 0;
+                buf.since = None;
                 self.buffered.store(0, Ordering::Relaxed);
-                buf.by_queue.drain().collect()
+                buf.by_queue
+                    .iter_mut()
+                    .filter(|(_, q)| q.count > 0)
+                    .map(|(name, q)| (name.clone(), std::mem::take(q)))
+                    .collect()
             };
+            if all.is_empty() {
+                return Ok(());
+            }
             let mut pipe = redis::pipe();
             for (queue, events) in all {
                 let k = self.keys(&queue);

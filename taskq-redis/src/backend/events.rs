@@ -56,10 +56,6 @@ const PER_ENTRY: usize = 128;
 /// Bytes reserved for an entry's text (about 60 events: a full one grows once).
 const ENTRY_BYTES: usize = 4096;
 
-/// A write that may go without events (a completion) takes a queue's events only from this
-/// many on: fewer ride with the next write, or the flush (fewer, fuller entries).
-const TAKE_FROM: usize = PER_ENTRY / 2;
-
 /// How long an event waits for a write to ride with before a flush writes it alone.
 const LINGER: Duration = Duration::from_millis(5);
 
@@ -246,15 +242,15 @@ impl Inner {
         }
     }
 
-    /// Takes `queue`'s buffered events, as stream entries, if there are at least `from`.
-    fn take_events(&self, queue: &str, from: usize) -> Entries {
-        if self.buffered.load(Ordering::Relaxed) < from.max(1) {
+    /// Takes `queue`'s buffered events, as stream entries.
+    fn take_events(&self, queue: &str) -> Entries {
+        if self.buffered.load(Ordering::Relaxed) == 0 {
             return Entries(Vec::new());
         }
         let mut buf = lock(&self.events);
         // The queue's slot stays (no key to allocate again at its next event).
         let events = match buf.by_queue.get_mut(queue) {
-            Some(q) if q.count > 0 && q.count >= from => std::mem::take(q),
+            Some(q) if q.count > 0 => std::mem::take(q),
             _ => return Entries(Vec::new()),
         };
         buf.count -= events.count.min(buf.count);
@@ -277,11 +273,7 @@ impl Inner {
     ) -> Result<T, BackendError> {
         Gated::new(&self.send_gate, carry, move |gated| async move {
             let entries = if gated {
-                let from = match carry {
-                    Carry::Wait => 1,
-                    Carry::IfFree => TAKE_FROM,
-                };
-                self.take_events(queue, from)
+                self.take_events(queue)
             } else {
                 Entries(Vec::new())
             };
@@ -326,7 +318,7 @@ impl Inner {
     ) -> Result<T, BackendError> {
         Gated::new(&self.send_gate, Carry::Wait, move |_| async move {
             for q in queues {
-                let entries = self.take_events(q, 1);
+                let entries = self.take_events(q);
                 self.xadd(&mut pipe, &self.keys(q), &entries, true);
             }
             self.query::<T>(&pipe).await

@@ -253,17 +253,25 @@ impl Browser {
     /// Ends the session and the driver.
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
+        self.stop();
+    }
+
+    /// Kills the driver, and any Chromium process still running on this session's profile
+    /// (a session that ended by a panic leaves its browser behind otherwise).
+    fn stop(&mut self) {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        let _ = std::process::Command::new("pkill")
+            .arg("-f")
+            .arg(&self.profile)
+            .status();
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-        let _ = std::fs::remove_dir_all(&self.profile);
+        self.stop();
     }
 }
 

@@ -74,6 +74,7 @@ pub mod conformance;
 mod context;
 mod error;
 pub mod events;
+pub mod hooks;
 mod message;
 pub mod registry;
 mod result;

@@ -242,6 +242,8 @@ struct Shared {
     worker_id: Arc<str>,
     /// What its heartbeats say that does not change.
     about: WorkerInfo,
+    /// Its lifecycle hooks.
+    hooks: crate::hooks::Hooks,
 }
 
 impl Shared {
@@ -305,6 +307,7 @@ pub struct WorkerBuilder {
     heartbeat: Duration,
     shutdown: Option<BoxFuture<'static, ()>>,
     log: Option<crate::telemetry::LogFormat>,
+    hooks: crate::hooks::Hooks,
     #[cfg(feature = "prometheus")]
     metrics_addr: Option<std::net::SocketAddr>,
 }
@@ -343,6 +346,7 @@ impl Worker {
             heartbeat: DEFAULT_HEARTBEAT_INTERVAL,
             shutdown: None,
             log: None,
+            hooks: crate::hooks::Hooks::new(),
             #[cfg(feature = "prometheus")]
             metrics_addr: None,
         }
@@ -451,6 +455,12 @@ impl WorkerBuilder {
     #[cfg(feature = "prometheus")]
     pub fn metrics_addr(mut self, addr: std::net::SocketAddr) -> Self {
         self.metrics_addr = Some(addr);
+        self
+    }
+
+    /// The lifecycle hooks to run around each task (none by default); see [`crate::hooks`].
+    pub fn hooks(mut self, hooks: crate::hooks::Hooks) -> Self {
+        self.hooks = hooks;
         self
     }
 
@@ -636,6 +646,7 @@ impl WorkerBuilder {
             },
             shutdown: self.shutdown,
             log: self.log,
+            hooks: self.hooks,
             #[cfg(feature = "prometheus")]
             metrics_addr: self.metrics_addr,
             #[cfg(feature = "prometheus")]
@@ -652,6 +663,7 @@ struct Prepared {
     settings: Settings,
     shutdown: Option<BoxFuture<'static, ()>>,
     log: Option<crate::telemetry::LogFormat>,
+    hooks: crate::hooks::Hooks,
     #[cfg(feature = "prometheus")]
     metrics_addr: Option<std::net::SocketAddr>,
     /// Serves `/metrics` until the worker stops.
@@ -798,6 +810,7 @@ async fn run_worker(
         registry,
         queues,
         settings,
+        hooks,
         ..
     } = prepared;
     // The rest of `prepared` (the `/metrics` server among it) lives until the worker stops.
@@ -832,6 +845,7 @@ async fn run_worker(
         }),
         acks: ack_tx,
         counters: Counters::default(),
+        hooks,
         worker_id,
         about,
     });

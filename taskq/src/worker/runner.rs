@@ -220,6 +220,30 @@ fn event(shared: &Shared, env: &Envelope, kind: EventKind) -> Event {
         .worker(Some(shared.worker_id.clone()))
 }
 
+/// Runs `shared`'s hooks of `kind` about `env`, if it has any.
+async fn hook(
+    shared: &Shared,
+    env: &Envelope,
+    kind: crate::hooks::HookKind,
+    error: Option<&TaskFailure>,
+    runtime: Option<Duration>,
+) {
+    if shared.hooks.is_empty() {
+        return;
+    }
+    let (name, queue) = events::names(Some(&shared.registry), &env.task, &env.queue);
+    let ev = crate::hooks::HookEvent {
+        kind,
+        id: env.id,
+        name: name.to_string(),
+        queue: queue.to_string(),
+        attempt: env.attempt,
+        error: error.map(|f| (f.kind, f.message.clone())),
+        runtime,
+    };
+    shared.hooks.fire(ev).await;
+}
+
 fn record(shared: &Shared, event: Event) {
     events::record(&**shared.client.backend(), event);
 }
@@ -381,6 +405,14 @@ async fn run(shared: &Arc<Shared>, held: Held) {
             return;
         }
     };
+    hook(
+        shared,
+        &env,
+        crate::hooks::HookKind::BeforeStart,
+        None,
+        None,
+    )
+    .await;
     let started = Started::now();
     if events::wanted() {
         let mut e = event(shared, &env, EventKind::Started);
@@ -460,6 +492,8 @@ async fn finish(
                 started.map(|s| s.at),
             )
             .await;
+            let ran = started.map(|s| s.clock.elapsed());
+            hook(shared, env, crate::hooks::HookKind::AfterSuccess, None, ran).await;
         }
         Ending::Finished(Err(failure)) => {
             tracing::debug!(id = %env.id, task = %env.task, attempt = env.attempt, error = %failure, "attempt failed");
@@ -477,6 +511,8 @@ async fn finish(
                         counters
                             .retried
                             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let kind = crate::hooks::HookKind::AfterRetry;
+                        hook(shared, env, kind, Some(&failure), None).await;
                     }
                     // The lease keeps the task: it is redelivered when the lease expires.
                     Err(e) => {
@@ -497,6 +533,8 @@ async fn finish(
                     let e = ended(EventKind::Failed).failure(failure.kind, failure.message.clone());
                     record(shared, e);
                 }
+                let kind = crate::hooks::HookKind::AfterFailure;
+                hook(shared, env, kind, Some(&failure), None).await;
                 dead_letter(
                     shared,
                     env,
@@ -690,7 +728,10 @@ async fn dead_letter(
         .dead_letter(lease, reason, &failure, ttl, env.reply_to.clone())
         .await;
     match result {
-        Ok(_) => {}
+        Ok(_) => {
+            let kind = crate::hooks::HookKind::AfterDeadLetter;
+            hook(shared, env, kind, Some(&failure), None).await;
+        }
         Err(e) => {
             tracing::warn!(id = %env.id, error = %e, "could not dead-letter; the message returns when its lease expires")
         }

@@ -34,7 +34,7 @@
 //!     .hooks(hooks)
 //!     .spawn()?;
 //! let handle = noop::new().delay_on(&client).await?;
-//! handle.wait().await?;
+//! handle.get().await?;
 //! worker.shutdown().await?;
 //! assert_eq!(DONE.load(Ordering::SeqCst), 1);
 //! # let _ = Arc::new(());

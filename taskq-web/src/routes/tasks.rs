@@ -199,8 +199,17 @@ async fn status(
     if let Some(wait) = wait {
         if !detail.state.is_final() {
             // Woken by the completion itself (the backend's notification), never by polling.
+            let started = std::time::Instant::now();
             let _ = state.client.backend().wait_result(id, Some(wait)).await?;
             detail = state.client.inspect(id).await?.ok_or_else(not_found)?;
+            // A task requeued from the dead letters can have its earlier outcome still
+            // stashed in this process: that wait answered at once with it. Wait once more,
+            // for the outcome of the run that is going on now.
+            let left = wait.saturating_sub(started.elapsed());
+            if !detail.state.is_final() && !left.is_zero() {
+                let _ = state.client.backend().wait_result(id, Some(left)).await?;
+                detail = state.client.inspect(id).await?.ok_or_else(not_found)?;
+            }
         }
     }
     Ok(Json(TaskStatus::from_detail(&base, detail)))

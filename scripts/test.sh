@@ -49,3 +49,9 @@ fi
 
 cargo test --workspace --all-targets --no-fail-fast "$@"
 cargo test --workspace --doc "$@"
+if [ $# -eq 0 ]; then
+  # Link-time registration through `linkme` instead of `inventory`: the registry, duplicate-name,
+  # worker, workflow and hook tests again, with taskq built with its feature `linkme`.
+  cargo test -p taskq-tests --features linkme --no-fail-fast --test link_registration \
+    --test duplicate_names --test worker_memory --test workflow_memory --test hooks_memory
+fi

@@ -171,8 +171,11 @@ pub const BACKEND: &str = "celery-redis";
 /// The URL scheme this crate registers.
 pub const SCHEME: &str = "celery+redis";
 
-taskq::__private::inventory::submit! {
-    taskq::backend::BackendFactory {
+taskq::__private::link_submit! {
+    krate = [taskq],
+    slice = BACKENDS,
+    ty = taskq::backend::BackendFactory,
+    entry = taskq::backend::BackendFactory {
         scheme: SCHEME,
         connect: |url| {
             let url = url.to_owned();
@@ -191,7 +194,5 @@ taskq::__private::inventory::submit! {
 /// assert!(taskq_celery::register());
 /// ```
 pub fn register() -> bool {
-    taskq::__private::inventory::iter::<taskq::backend::BackendFactory>
-        .into_iter()
-        .any(|f| f.scheme == SCHEME)
+    taskq::link::schemes().any(|s| s == SCHEME)
 }

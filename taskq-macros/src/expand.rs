@@ -15,7 +15,7 @@
 //!     impl Task for add { .. }   impl Invoke for add { .. }
 //!     impl TakesInput for add { type Input = i64; const INPUT = "a"; }
 //!     // in `impl Task`: `fn __schema(..)`, the JSON Schemas of the arguments and the output
-//!     inventory::submit! { TaskEntry::of::<add>(file!(), line!()) }
+//!     link_submit! { .., entry = TaskEntry::of::<add>(file!(), line!()) }  // inventory or linkme
 //! };
 //! ```
 //!
@@ -30,7 +30,7 @@
 //!         type Canvas = BoxedCanvas<Report>;              // or the return type, if it has a name
 //!         fn build(self) -> Self::Canvas { BoxedCanvas::new(pipeline(self.url)) }
 //!     }
-//!     inventory::submit! { WorkflowEntry::of::<pipeline>(file!(), line!()) }
+//!     link_submit! { .., entry = WorkflowEntry::of::<pipeline>(file!(), line!()) }
 //! };
 //! ```
 //!
@@ -352,8 +352,11 @@ fn expand(task: &Task<'_>, options: &TaskAttr) -> TokenStream {
             #task_impl
             #invoke_impl
             #takes_input_impl
-            #krate::__private::inventory::submit! {
-                #krate::__private::TaskEntry::of::<#ident>(#here)
+            #krate::__private::link_submit! {
+                krate = [#krate],
+                slice = TASKS,
+                ty = #krate::__private::TaskEntry,
+                entry = #krate::__private::TaskEntry::of::<#ident>(#here),
             }
         };
     }
@@ -589,8 +592,11 @@ fn expand_workflow(workflow: &Workflow<'_>, options: &WorkflowAttr) -> TokenStre
 
                 #schema_fn
             }
-            #krate::__private::inventory::submit! {
-                #krate::canvas::WorkflowEntry::of::<#ident>(#here)
+            #krate::__private::link_submit! {
+                krate = [#krate],
+                slice = WORKFLOWS,
+                ty = #krate::canvas::WorkflowEntry,
+                entry = #krate::canvas::WorkflowEntry::of::<#ident>(#here),
             }
         };
     }

@@ -185,8 +185,11 @@ pub use backend::{
     DEFAULT_RECONNECT_TIMEOUT,
 };
 
-taskq::__private::inventory::submit! {
-    taskq::backend::BackendFactory {
+taskq::__private::link_submit! {
+    krate = [taskq],
+    slice = BACKENDS,
+    ty = taskq::backend::BackendFactory,
+    entry = taskq::backend::BackendFactory {
         scheme: "redis",
         connect: |url| {
             let url = url.to_owned();
@@ -207,7 +210,5 @@ taskq::__private::inventory::submit! {
 /// assert!(taskq_redis::register());
 /// ```
 pub fn register() -> bool {
-    taskq::__private::inventory::iter::<taskq::backend::BackendFactory>
-        .into_iter()
-        .any(|f| f.scheme == "redis")
+    taskq::link::schemes().any(|s| s == "redis")
 }

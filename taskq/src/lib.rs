@@ -75,6 +75,7 @@ mod context;
 mod error;
 pub mod events;
 pub mod hooks;
+pub mod link;
 mod message;
 pub mod registry;
 mod result;
@@ -106,10 +107,13 @@ pub use taskq_macros::workflow;
 /// What generated code uses. Not public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::__link_submit as link_submit;
     pub use crate::canvas::{Partial, TakesInput, Workflow, WorkflowCall, WorkflowEntry};
     pub use crate::registry::TaskEntry;
     pub use futures_util::future::BoxFuture;
     pub use inventory;
+    #[cfg(feature = "linkme")]
+    pub use linkme;
     pub use serde;
     pub use serde_json;
 

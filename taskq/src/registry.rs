@@ -94,8 +94,6 @@ impl TaskEntry {
     }
 }
 
-inventory::collect!(TaskEntry);
-
 /// The field names of `T`'s struct, in declaration order: what serde's derive hands to
 /// `deserialize_struct`, captured by a deserializer that reads nothing.
 fn params<T: Task>() -> &'static [&'static str] {
@@ -169,7 +167,7 @@ impl Registry {
     /// [`RegistryError::DuplicateName`] naming both declarations of a name.
     pub fn from_inventory() -> Result<Self, RegistryError> {
         let mut registry = Self::new();
-        for entry in inventory::iter::<TaskEntry> {
+        for entry in crate::link::tasks() {
             registry.insert(entry)?;
         }
         Ok(registry)

@@ -433,7 +433,8 @@ pub type Connecting = BoxFuture<'static, Result<Arc<dyn Backend>, BackendError>>
 /// A way to build a backend from a URL, registered at link time by the crate that provides it.
 ///
 /// `taskq` registers `memory://`; `taskq-redis` registers `redis://` and `rediss://`. A backend
-/// crate registers its own with `inventory::submit!` through [`crate::__private::inventory`].
+/// crate registers its own with `taskq::__private::link_submit!` (see [`crate::link`]), which
+/// uses `inventory` or `linkme` as `taskq` was built.
 #[derive(Debug)]
 pub struct BackendFactory {
     /// The URL scheme, without `://`.
@@ -442,13 +443,14 @@ pub struct BackendFactory {
     pub connect: fn(&str) -> Connecting,
 }
 
-inventory::collect!(BackendFactory);
-
-inventory::submit! {
-    BackendFactory {
+crate::__link_submit! {
+    krate = [crate],
+    slice = BACKENDS,
+    ty = BackendFactory,
+    entry = BackendFactory {
         scheme: "memory",
         connect: |_url| Box::pin(async { Ok(Arc::new(memory::MemoryBackend::new()) as Arc<dyn Backend>) }),
-    }
+    },
 }
 
 /// Builds the backend a URL names: `memory://`, or any scheme a linked backend crate registers
@@ -469,15 +471,12 @@ inventory::submit! {
 /// error when it cannot connect.
 pub async fn connect(url: &str) -> Result<Arc<dyn Backend>, Error> {
     let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or(url);
-    for factory in inventory::iter::<BackendFactory> {
+    for factory in crate::link::backends() {
         if factory.scheme.eq_ignore_ascii_case(scheme) {
             return Ok((factory.connect)(url).await?);
         }
     }
-    let mut known: Vec<&str> = inventory::iter::<BackendFactory>
-        .into_iter()
-        .map(|f| f.scheme)
-        .collect();
+    let mut known: Vec<&str> = crate::link::schemes().collect();
     known.sort_unstable();
     Err(ConfigError::UnknownScheme {
         url: url.to_owned(),

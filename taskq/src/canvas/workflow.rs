@@ -120,8 +120,6 @@ impl WorkflowEntry {
     }
 }
 
-inventory::collect!(WorkflowEntry);
-
 fn start_erased<W: Workflow>(
     client: Client,
     args: Payload,
@@ -156,7 +154,7 @@ pub fn find(name: &str) -> Option<&'static WorkflowEntry> {
 /// assert!(taskq::canvas::workflows().any(|e| e.name == "docs.just_one"));
 /// ```
 pub fn all() -> impl Iterator<Item = &'static WorkflowEntry> {
-    inventory::iter::<WorkflowEntry>.into_iter()
+    crate::link::workflows()
 }
 
 /// A workflow with its arguments, ready to send.

@@ -90,12 +90,16 @@ pub(crate) struct StoredResult {
     pub(crate) args: Option<Payload>,
 }
 
-/// One entry of a notification: `[{"id": .., "outcome": ..}, ...]`.
+/// One entry of a notification: `[{"id": .., "outcome": ..}, ...]`, or `{"id": ..,
+/// "requeued": true}` when a dead letter went back to its queue: an outcome told earlier is no
+/// longer the task's.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Note<'a> {
     pub(crate) id: TaskId,
-    #[serde(borrow)]
-    pub(crate) outcome: &'a RawValue,
+    #[serde(borrow, default)]
+    pub(crate) outcome: Option<&'a RawValue>,
+    #[serde(default)]
+    pub(crate) requeued: bool,
 }
 
 /// The dead letter without its envelope and closing brace; the script appends the stored

@@ -183,6 +183,13 @@ impl Notifier {
         }
     }
 
+    /// Drops what the stash holds for `id`: the task was requeued, so an outcome told before is
+    /// not its result any more (its next run's is). Dead letters requeued by this instance are
+    /// forgotten at once; the script's `requeued` notification covers other instances.
+    pub(crate) fn forget(&self, id: TaskId) {
+        lock(&self.stash).outcomes.remove(&id);
+    }
+
     fn keep(&self, id: TaskId, outcome: &str) {
         let mut stash = lock(&self.stash);
         let seq = stash.next;
@@ -208,11 +215,18 @@ impl Notifier {
         };
         let mut waiters = lock(&self.waiters);
         for note in notes {
+            let outcome = match note.outcome {
+                Some(outcome) if !note.requeued => outcome,
+                _ => {
+                    self.forget(note.id);
+                    continue;
+                }
+            };
             let Some(list) = waiters.remove(&note.id) else {
-                self.keep(note.id, note.outcome.get());
+                self.keep(note.id, outcome.get());
                 continue;
             };
-            match serde_json::from_str::<Outcome>(note.outcome.get()) {
+            match serde_json::from_str::<Outcome>(outcome.get()) {
                 Ok(outcome) => {
                     for (_, tx) in list {
                         let _ = tx.send(outcome.clone());

@@ -169,7 +169,15 @@ impl Inner {
                             .arg(*priority)
                             .arg(blob);
                     }
-                    self.eval(&inv).await?
+                    let n = self.eval(&inv).await?;
+                    // A waiter here must not be answered with the outcome it was told before.
+                    for c in chunk {
+                        if let Some(id) = c.requeue.as_ref().and_then(|(id, _, _)| id.parse().ok())
+                        {
+                            self.notifier.forget(id);
+                        }
+                    }
+                    n
                 }
                 Action::Purge => {
                     let mut inv = scripts::PURGE_DEAD.prepare_invoke();

@@ -17,6 +17,9 @@ for i = 2, #ARGV, 5 do
     redis.call('HDEL', KEYS[16], id)
     redis.call('RPUSH', KEYS[4 + tonumber(ARGV[i + 3])], id)
     redis.call('HDEL', KEYS[14], id)
+    -- Whoever was told this task's dead-lettered outcome forgets it: it runs again.
+    local _, chan = parse(ARGV[i + 4])
+    note(chan, '{"id":"' .. id .. '","requeued":true}')
     n = n + 1
   end
 end
@@ -24,4 +27,5 @@ if n > 0 then
   redis.call('LREM', KEYS[2], 0, tomb)
   wake(KEYS[3])
 end
+flush(KEYS[14], KEYS[15])
 return n

@@ -79,6 +79,7 @@ pub mod link;
 mod message;
 pub mod registry;
 mod result;
+pub mod schedule;
 pub mod schema;
 mod state;
 mod task;
@@ -94,6 +95,7 @@ pub use message::{
 };
 pub use registry::{Registry, TaskEntry};
 pub use result::AsyncResult;
+pub use schedule::Schedule;
 pub use state::{TaskRecord, TaskState};
 pub use task::{
     Call, CallOptions, Invoke, Task, TaskOptions, DEFAULT_PRIORITY, DEFAULT_QUEUE,

@@ -24,6 +24,7 @@
 use crate::backend::BackendFactory;
 use crate::canvas::WorkflowEntry;
 use crate::registry::TaskEntry;
+use crate::schedule::ScheduleEntry;
 
 /// Which link-time mechanism this build of `taskq` uses: `"inventory"` or `"linkme"`.
 ///
@@ -38,8 +39,9 @@ pub const MECHANISM: &str = if cfg!(feature = "linkme") {
 
 #[cfg(not(feature = "linkme"))]
 mod lists {
-    use super::{BackendFactory, TaskEntry, WorkflowEntry};
+    use super::{BackendFactory, ScheduleEntry, TaskEntry, WorkflowEntry};
 
+    inventory::collect!(ScheduleEntry);
     inventory::collect!(TaskEntry);
     inventory::collect!(WorkflowEntry);
     inventory::collect!(BackendFactory);
@@ -55,11 +57,23 @@ mod lists {
     pub(crate) fn backends() -> impl Iterator<Item = &'static BackendFactory> {
         inventory::iter::<BackendFactory>.into_iter()
     }
+
+    pub(crate) fn schedules() -> impl Iterator<Item = &'static ScheduleEntry> {
+        inventory::iter::<ScheduleEntry>.into_iter()
+    }
 }
 
 #[cfg(feature = "linkme")]
 mod lists {
-    use super::{BackendFactory, TaskEntry, WorkflowEntry};
+    use super::{BackendFactory, ScheduleEntry, TaskEntry, WorkflowEntry};
+
+    /// Every `#[task(cron = ..)]` schedule linked into the binary.
+    #[linkme::distributed_slice]
+    pub static SCHEDULES: [ScheduleEntry];
+
+    pub(crate) fn schedules() -> impl Iterator<Item = &'static ScheduleEntry> {
+        SCHEDULES.iter()
+    }
 
     /// Every `#[task]` linked into the binary.
     #[linkme::distributed_slice]
@@ -88,9 +102,9 @@ mod lists {
 
 #[cfg(feature = "linkme")]
 #[doc(hidden)]
-pub use lists::{BACKENDS, TASKS, WORKFLOWS};
+pub use lists::{BACKENDS, SCHEDULES, TASKS, WORKFLOWS};
 
-pub(crate) use lists::{backends, tasks, workflows};
+pub(crate) use lists::{backends, schedules, tasks, workflows};
 
 /// Every backend URL scheme linked into the binary (`memory`, and `redis` with `taskq-redis`).
 ///

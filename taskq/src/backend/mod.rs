@@ -38,6 +38,7 @@ use crate::message::{
     DeadLetter, DeadLetterReason, Delivery, Envelope, Lease, Outcome, Payload, TaskFailure, TaskId,
     Timestamp,
 };
+use crate::schedule::{ScheduleSpec, StoredSchedule, TickClaim, TickOutcome};
 use crate::state::TaskRecord;
 
 /// What a worker asks for when it fetches.
@@ -416,6 +417,70 @@ pub trait Backend: Send + Sync + 'static {
     async fn resume_queue(&self, queue: &str) -> Result<(), BackendError> {
         let _ = queue;
         Err(self.unsupported("resume_queue"))
+    }
+
+    // --- schedules -------------------------------------------------------------------------
+
+    /// Stores a schedule, or replaces its spec (keeping its state: last tick, pause, counts).
+    /// Idempotent, so every replica can register the schedules its code declares at boot.
+    /// Returns whether the schedule was new.
+    ///
+    /// The default answers [`BackendError::Unsupported`].
+    async fn put_schedule(&self, spec: &ScheduleSpec) -> Result<bool, BackendError> {
+        let _ = spec;
+        Err(self.unsupported("put_schedule (schedules)"))
+    }
+
+    /// Every stored schedule with its state, by id.
+    ///
+    /// The default answers [`BackendError::Unsupported`].
+    async fn schedules(&self) -> Result<Vec<StoredSchedule>, BackendError> {
+        Err(self.unsupported("schedules (schedules)"))
+    }
+
+    /// One stored schedule with its state; `None` if there is none.
+    ///
+    /// The default looks through [`Backend::schedules`].
+    async fn schedule(&self, id: &str) -> Result<Option<StoredSchedule>, BackendError> {
+        Ok(self.schedules().await?.into_iter().find(|s| s.spec.id == id))
+    }
+
+    /// Deletes a schedule and its state (its sent tasks stay). Returns whether it existed.
+    ///
+    /// The default answers [`BackendError::Unsupported`].
+    async fn delete_schedule(&self, id: &str) -> Result<bool, BackendError> {
+        let _ = id;
+        Err(self.unsupported("delete_schedule (schedules)"))
+    }
+
+    /// Pauses or resumes a schedule: while paused, its ticks are claimed and recorded as
+    /// skipped (reason `paused`), so resuming runs none of them. Returns whether it exists.
+    ///
+    /// The default answers [`BackendError::Unsupported`].
+    async fn set_schedule_paused(&self, id: &str, paused: bool) -> Result<bool, BackendError> {
+        let _ = (id, paused);
+        Err(self.unsupported("set_schedule_paused (schedules)"))
+    }
+
+    /// Claims a tick, in one atomic step: only if its nominal instant is later than the last
+    /// claimed one, it records it (with `claim.missed` catch-up skips), applies the overlap
+    /// policy against the previous run (still queued, delayed or running: skip, keep one, or
+    /// run anyway), and publishes `claim.envelope` (whose id is derived from the tick). Any
+    /// number of schedulers may claim the same tick; one wins.
+    ///
+    /// The default answers [`BackendError::Unsupported`].
+    async fn claim_tick(&self, claim: &TickClaim) -> Result<TickOutcome, BackendError> {
+        let _ = claim;
+        Err(self.unsupported("claim_tick (schedules)"))
+    }
+
+    /// Sends the tick kept by [`Overlap::BufferOne`](crate::schedule::Overlap::BufferOne) if
+    /// the previous run has finished, atomically. Returns the sent task's id.
+    ///
+    /// The default answers [`BackendError::Unsupported`].
+    async fn release_buffered(&self, id: &str) -> Result<Option<TaskId>, BackendError> {
+        let _ = id;
+        Err(self.unsupported("release_buffered (schedules)"))
     }
 
     #[doc(hidden)]

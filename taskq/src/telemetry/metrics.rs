@@ -69,6 +69,9 @@ pub mod names {
     pub const BACKEND_RECONNECTS: &str = "taskq_backend_reconnects_total";
     /// Gauge: workers running in this process (1 for a worker binary).
     pub const WORKER_UP: &str = "taskq_worker_up";
+    /// Counter `{schedule, reason}`: schedule ticks that did not run (`catchup`, `overlap`,
+    /// `buffer_full`, `paused`), counted by the scheduler whose claim recorded them.
+    pub const SCHEDULE_TICKS_SKIPPED: &str = "taskq_schedule_ticks_skipped_total";
 }
 
 /// The buckets of `taskq_task_duration_seconds`, in seconds: 5 ms to an hour.
@@ -139,6 +142,19 @@ pub fn set_metrics_enabled(on: bool) {
 pub fn record_backend_error(op: &'static str) {
     if metrics_enabled() {
         metrics::counter!(names::BACKEND_ERRORS, "op" => op).increment(1);
+    }
+}
+
+/// Counts schedule ticks that did not run (`taskq_schedule_ticks_skipped_total{schedule,
+/// reason}`); `reason` is a [`SkipReason`](crate::schedule::SkipReason) word.
+///
+/// ```
+/// taskq::telemetry::record_ticks_skipped("nightly", "overlap", 1);
+/// ```
+pub fn record_ticks_skipped(schedule: &str, reason: &'static str, count: u64) {
+    if metrics_enabled() && count > 0 {
+        metrics::counter!(names::SCHEDULE_TICKS_SKIPPED, "schedule" => schedule.to_owned(), "reason" => reason)
+            .increment(count);
     }
 }
 

@@ -36,7 +36,7 @@ pub(crate) mod trace;
 pub use logs::{init_logs, BadLogFormat, LogFormat, LOG_ENV};
 pub use metrics::{
     enable_metrics, metrics_enabled, names, record_backend_error, record_backend_reconnect,
-    set_metrics_enabled, DURATION_BUCKETS, WAIT_BUCKETS,
+    record_ticks_skipped, set_metrics_enabled, DURATION_BUCKETS, WAIT_BUCKETS,
 };
 #[cfg(feature = "prometheus")]
 pub use prometheus::{install_prometheus, serve_prometheus, MetricsServer, PrometheusHandle};

@@ -308,6 +308,8 @@ pub struct WorkerBuilder {
     shutdown: Option<BoxFuture<'static, ()>>,
     log: Option<crate::telemetry::LogFormat>,
     hooks: crate::hooks::Hooks,
+    /// The scheduler loop's extra schedules; `None`: no scheduler loop.
+    schedules: Option<Vec<crate::schedule::ScheduleSpec>>,
     #[cfg(feature = "prometheus")]
     metrics_addr: Option<std::net::SocketAddr>,
 }
@@ -347,6 +349,7 @@ impl Worker {
             shutdown: None,
             log: None,
             hooks: crate::hooks::Hooks::new(),
+            schedules: Some(Vec::new()),
             #[cfg(feature = "prometheus")]
             metrics_addr: None,
         }
@@ -461,6 +464,26 @@ impl WorkerBuilder {
     /// The lifecycle hooks to run around each task (none by default); see [`crate::hooks`].
     pub fn hooks(mut self, hooks: crate::hooks::Hooks) -> Self {
         self.hooks = hooks;
+        self
+    }
+
+    /// Stores `schedule` at start (idempotently; see [`crate::schedule`]) and runs it with the
+    /// rest. Turns the scheduler loop back on if [`scheduler(false)`](Self::scheduler) turned
+    /// it off.
+    pub fn schedule(mut self, schedule: crate::schedule::ScheduleSpec) -> Self {
+        self.schedules.get_or_insert_with(Vec::new).push(schedule);
+        self
+    }
+
+    /// Whether this worker runs the scheduler loop (default: yes): it stores the schedules
+    /// declared with `#[task(cron = ..)]` and [`schedule`](Self::schedule), and claims the
+    /// ticks of every stored schedule. Any number of workers may run it.
+    pub fn scheduler(mut self, on: bool) -> Self {
+        if !on {
+            self.schedules = None;
+        } else if self.schedules.is_none() {
+            self.schedules = Some(Vec::new());
+        }
         self
     }
 
@@ -647,6 +670,7 @@ impl WorkerBuilder {
             shutdown: self.shutdown,
             log: self.log,
             hooks: self.hooks,
+            schedules: self.schedules,
             #[cfg(feature = "prometheus")]
             metrics_addr: self.metrics_addr,
             #[cfg(feature = "prometheus")]
@@ -664,6 +688,7 @@ struct Prepared {
     shutdown: Option<BoxFuture<'static, ()>>,
     log: Option<crate::telemetry::LogFormat>,
     hooks: crate::hooks::Hooks,
+    schedules: Option<Vec<crate::schedule::ScheduleSpec>>,
     #[cfg(feature = "prometheus")]
     metrics_addr: Option<std::net::SocketAddr>,
     /// Serves `/metrics` until the worker stops.
@@ -811,6 +836,7 @@ async fn run_worker(
         queues,
         settings,
         hooks,
+        schedules,
         ..
     } = prepared;
     // The rest of `prepared` (the `/metrics` server among it) lives until the worker stops.
@@ -873,6 +899,13 @@ async fn run_worker(
         heartbeat_stop.clone(),
     ));
     crate::telemetry::metrics::worker_up(true);
+    let scheduler_stop = CancellationToken::new();
+    let scheduler = schedules.map(|declared| {
+        tokio::spawn(
+            crate::schedule::runner::Scheduler::with_linked(backend.clone(), declared)
+                .run(scheduler_stop.clone()),
+        )
+    });
     let sampler_stop = CancellationToken::new();
     let sampler = {
         // Weak: the acker stops only when every strong reference to `shared` is gone.
@@ -1002,6 +1035,10 @@ async fn run_worker(
     }
     extender_stop.cancel();
     let _ = extender.await;
+    scheduler_stop.cancel();
+    if let Some(scheduler) = scheduler {
+        let _ = scheduler.await;
+    }
     sampler_stop.cancel();
     let _ = sampler.await;
     crate::telemetry::metrics::worker_up(false);

@@ -12,6 +12,7 @@
 
 mod events;
 mod inspect;
+mod schedules;
 
 use std::borrow::Cow;
 use std::cmp::{Ordering, Reverse};
@@ -34,6 +35,7 @@ use crate::message::{
     DeadLetter, DeadLetterReason, Delivery, Envelope, FailureKind, IdMap, Lease, Outcome, Payload,
     TaskFailure, TaskId, Timestamp,
 };
+use crate::schedule::{ScheduleSpec, StoredSchedule, TickClaim, TickOutcome};
 use crate::state::{TaskRecord, TaskState};
 
 /// The in-memory backend. Cheap to clone: clones share the same queues.
@@ -97,6 +99,8 @@ struct State {
     paused: HashSet<String>,
     /// Live workers and when their last heartbeat runs out.
     workers: HashMap<String, (WorkerInfo, Instant)>,
+    /// Periodic schedules and their states.
+    schedules: schedules::Schedules,
 }
 
 #[derive(Default)]
@@ -1083,6 +1087,42 @@ impl Backend for MemoryBackend {
         }
         // The heaps' entries of the removed slots are skipped as stale when they come up.
         Ok(waiting.len())
+    }
+
+    async fn put_schedule(&self, spec: &ScheduleSpec) -> Result<bool, BackendError> {
+        Ok(self.lock().schedules.put(spec))
+    }
+
+    async fn schedules(&self) -> Result<Vec<StoredSchedule>, BackendError> {
+        Ok(self.lock().schedules.list())
+    }
+
+    async fn schedule(&self, id: &str) -> Result<Option<StoredSchedule>, BackendError> {
+        Ok(self.lock().schedules.get(id))
+    }
+
+    async fn delete_schedule(&self, id: &str) -> Result<bool, BackendError> {
+        Ok(self.lock().schedules.delete(id))
+    }
+
+    async fn set_schedule_paused(&self, id: &str, paused: bool) -> Result<bool, BackendError> {
+        Ok(self.lock().schedules.set_paused(id, paused))
+    }
+
+    async fn claim_tick(&self, claim: &TickClaim) -> Result<TickOutcome, BackendError> {
+        let (outcome, sent) = schedules::claim(&mut self.lock(), claim, Instant::now());
+        if sent {
+            self.shared.wake_fetchers();
+        }
+        Ok(outcome)
+    }
+
+    async fn release_buffered(&self, id: &str) -> Result<Option<TaskId>, BackendError> {
+        let sent = schedules::release(&mut self.lock(), id, Instant::now());
+        if sent.is_some() {
+            self.shared.wake_fetchers();
+        }
+        Ok(sent)
     }
 
     async fn pause_queue(&self, queue: &str) -> Result<(), BackendError> {

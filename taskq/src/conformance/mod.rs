@@ -75,6 +75,8 @@ macro_rules! ensure {
 
 // After `ensure!`, which it uses.
 mod operations;
+mod schedules;
+use schedules::*;
 
 macro_rules! checks {
     ($($name:ident),* $(,)?) => {
@@ -120,6 +122,10 @@ checks!(
     purge_queue_removes_waiting_tasks,
     dead_letters_by_reason_and_limit,
     paused_queue_is_not_fetched_until_resumed,
+    schedules_are_stored_idempotently,
+    schedule_tick_is_claimed_exactly_once,
+    schedule_overlap_skips_or_buffers,
+    paused_schedule_records_skips,
 );
 
 /// Runs every check against `backend` and reports all failures at once.

@@ -33,6 +33,7 @@ const TASK: Keys = Keys {
         ("timeout", "timeout = \"30s\""),
         ("result_ttl", "result_ttl = \"1h\""),
         ("ignore_result", "ignore_result"),
+        ("unique_for", "unique_for = \"10m\""),
         ("crate", "crate = \"::taskq\""),
     ],
     aliases: &[
@@ -85,6 +86,8 @@ pub(crate) struct TaskAttr {
     pub(crate) jitter: Option<bool>,
     pub(crate) timeout_ms: Option<u64>,
     pub(crate) result_ttl: ResultTtl,
+    /// `unique_for`, in milliseconds (see `attr_unique.rs`).
+    pub(crate) unique_for_ms: Option<u64>,
     /// The path of the `taskq` crate: `::taskq` unless `crate = "..."`.
     pub(crate) krate: syn::Path,
 }
@@ -138,6 +141,7 @@ struct Slots {
     timeout: Slot<u64>,
     result_ttl: Slot<u64>,
     ignore_result: Slot<bool>,
+    unique_for: Slot<u64>,
     krate: Slot<syn::Path>,
 }
 
@@ -155,6 +159,7 @@ pub(crate) fn parse(cx: &mut Ctxt, args: TokenStream) -> TaskAttr {
         timeout: Slot::new("timeout"),
         result_ttl: Slot::new("result_ttl"),
         ignore_result: Slot::new("ignore_result"),
+        unique_for: Slot::new("unique_for"),
         krate: Slot::new("crate"),
     };
     for (position, arg) in split_commas(args).into_iter().enumerate() {
@@ -332,6 +337,10 @@ fn fill(cx: &mut Ctxt, slots: &mut Slots, position: usize, key: &Ident, value: V
         "crate" => {
             let v = string_lit(cx, &TASK, key, expr).and_then(|lit| crate_path(cx, &lit));
             slots.krate.set(cx, key, position, v);
+        }
+        "unique_for" => {
+            let v = crate::attr_unique::unique_for(cx, key, expr);
+            slots.unique_for.set(cx, key, position, v);
         }
         _ => unknown_key(cx, &TASK, key),
     }
@@ -677,6 +686,7 @@ fn finish(cx: &mut Ctxt, s: Slots) -> TaskAttr {
         jitter: s.jitter.value,
         timeout_ms: s.timeout.value,
         result_ttl,
+        unique_for_ms: s.unique_for.value,
         krate: s.krate.value.unwrap_or_else(|| syn::parse_quote!(::taskq)),
     }
 }

@@ -305,6 +305,7 @@ fn expand(task: &Task<'_>, options: &TaskAttr) -> TokenStream {
         #[automatically_derived]
         impl #krate::Task for #ident {
             const NAME: &'static str = #name;
+            #[allow(clippy::needless_update)]
             const OPTIONS: #krate::TaskOptions = #task_options;
             type Output = #output_ty;
             type Error = #error_ty;
@@ -466,10 +467,15 @@ fn task_options(options: &TaskAttr) -> TokenStream {
         }
         ResultTtl::Ignore => fields.push(quote!(result_ttl: ::core::option::Option::None)),
     }
+    if let Some(ms) = options.unique_for_ms {
+        let window = duration(ms);
+        fields.push(quote!(unique_for: #window));
+    }
     if fields.is_empty() {
         return quote!(#krate::TaskOptions::DEFAULT);
     }
-    let rest = (fields.len() < 6).then(|| quote!(..#krate::TaskOptions::DEFAULT));
+    // Always `..DEFAULT`: `TaskOptions` grows; the const allows `clippy::needless_update`.
+    let rest = quote!(..#krate::TaskOptions::DEFAULT);
     quote!(#krate::TaskOptions { #(#fields,)* #rest })
 }
 

@@ -137,12 +137,57 @@ impl Client {
         &self,
         call: impl Into<Call<T>>,
     ) -> Result<AsyncResult<T::Output>, Error> {
-        let env = self.prepare(call.into())?;
+        let (env, unique) = self.prepare_unique(call.into())?;
+        if let Some(key) = unique {
+            return self.send_unique::<T>(env, key).await;
+        }
         let handle =
             AsyncResult::with_result_kept(self.clone(), env.id, env.result_ttl_ms.is_some())
                 .named(T::NAME);
         self.publish(vec![env]).await?;
         Ok(handle)
+    }
+
+    /// Sends a unique task ([`crate::unique`]): through
+    /// [`Backend::publish_unique`](crate::backend::Backend::publish_unique), the enqueued event
+    /// recorded only when it was new.
+    #[cfg_attr(not(feature = "otel"), allow(unused_mut))]
+    async fn send_unique<T: Task>(
+        &self,
+        env: Envelope,
+        key: crate::unique::UniqueKey,
+    ) -> Result<AsyncResult<T::Output>, Error> {
+        use crate::unique::{Enqueued, UniqueOutcome};
+        let kept = env.result_ttl_ms.is_some();
+        let id = env.id;
+        let mut envs = vec![env];
+        #[cfg(feature = "otel")]
+        crate::telemetry::trace::inject(&mut envs);
+        let event = events::wanted().then(|| enqueued(&envs[0]));
+        let mut envs = envs.into_iter();
+        let Some(env) = envs.next() else {
+            return Err(crate::error::ConfigError::OutOfRange {
+                name: "Call",
+                expected: "one message",
+            }
+            .into());
+        };
+        let (id, enqueued_as) = match self
+            .backend
+            .publish_unique(env, &key.digest, key.ttl)
+            .await?
+        {
+            UniqueOutcome::New => {
+                if let Some(event) = event {
+                    events::record(&*self.backend, event);
+                }
+                (id, Enqueued::New)
+            }
+            UniqueOutcome::Existing(holder) => (holder, Enqueued::Existing),
+        };
+        Ok(AsyncResult::with_result_kept(self.clone(), id, kept)
+            .named(T::NAME)
+            .with_enqueued(enqueued_as))
     }
 
     /// Sends many tasks of one type in one batch (one round trip on a network backend).
@@ -156,7 +201,12 @@ impl Client {
         let mut envs = Vec::new();
         let mut handles = Vec::new();
         for call in calls {
-            let env = self.prepare(call.into())?;
+            let (env, unique) = self.prepare_unique(call.into())?;
+            if let Some(key) = unique {
+                // A unique task goes on its own: each needs its own check of its key.
+                handles.push(self.send_unique::<T>(env, key).await?);
+                continue;
+            }
             handles.push(
                 AsyncResult::with_result_kept(self.clone(), env.id, env.result_ttl_ms.is_some())
                     .named(T::NAME),
@@ -289,12 +339,15 @@ impl Client {
         Ok(self.backend.inspect(id).await?)
     }
 
-    fn prepare<T: Task>(&self, call: Call<T>) -> Result<Envelope, Error> {
-        let mut env = call.into_envelope()?;
+    fn prepare_unique<T: Task>(
+        &self,
+        call: Call<T>,
+    ) -> Result<(Envelope, Option<crate::unique::UniqueKey>), Error> {
+        let (mut env, unique) = call.into_unique_envelope()?;
         if let Some(ctx) = Context::current() {
             stamp_parent(&mut env, &ctx);
         }
-        Ok(env)
+        Ok((env, unique))
     }
 
     /// The handle of task `id`, to read its state or await its result, typed as `T`.

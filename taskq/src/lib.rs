@@ -84,6 +84,7 @@ pub mod schema;
 mod state;
 mod task;
 pub mod telemetry;
+pub mod unique;
 pub mod worker;
 
 pub use client::{delay_many, Client, URL_ENV};

@@ -48,6 +48,7 @@ pub struct AsyncResult<T> {
     client: Client,
     result_kept: bool,
     task: &'static str,
+    enqueued: crate::unique::Enqueued,
     _output: PhantomData<fn() -> T>,
 }
 
@@ -58,6 +59,7 @@ impl<T> Clone for AsyncResult<T> {
             client: self.client.clone(),
             result_kept: self.result_kept,
             task: self.task,
+            enqueued: self.enqueued,
             _output: PhantomData,
         }
     }
@@ -79,6 +81,7 @@ impl<T> AsyncResult<T> {
             client,
             result_kept,
             task: "",
+            enqueued: crate::unique::Enqueued::New,
             _output: PhantomData,
         }
     }
@@ -86,6 +89,19 @@ impl<T> AsyncResult<T> {
     pub(crate) fn named(mut self, task: &'static str) -> Self {
         self.task = task;
         self
+    }
+
+    pub(crate) fn with_enqueued(mut self, enqueued: crate::unique::Enqueued) -> Self {
+        self.enqueued = enqueued;
+        self
+    }
+
+    /// Whether the send that made this handle enqueued a new task, or found a live task holding
+    /// the same unique key and returned its handle ([`Enqueued::Existing`](crate::unique::Enqueued)):
+    /// always `New` for a task that is not unique, and for a handle rebuilt from an id.
+    /// See [`crate::unique`].
+    pub fn enqueued(&self) -> crate::unique::Enqueued {
+        self.enqueued
     }
 
     /// The handle of task `id` on `client`.
@@ -113,7 +129,9 @@ impl<T> AsyncResult<T> {
 
     /// The same handle, read as another type (for instance `serde_json::Value`).
     pub fn cast<U>(self) -> AsyncResult<U> {
-        AsyncResult::with_result_kept(self.client, self.id, self.result_kept).named(self.task)
+        AsyncResult::with_result_kept(self.client, self.id, self.result_kept)
+            .named(self.task)
+            .with_enqueued(self.enqueued)
     }
 
     /// The task's state. A task the backend does not know (not yet, or its result expired) is

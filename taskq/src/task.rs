@@ -42,6 +42,9 @@ pub struct TaskOptions {
     pub timeout: Option<Duration>,
     /// How long the result is kept; `None` when the task ignores its result.
     pub result_ttl: Option<Duration>,
+    /// `#[task(unique_for = "10m")]`: the task is unique by its arguments, its key held at
+    /// most this long (see [`crate::unique`]); `None`: not unique unless a call asks.
+    pub unique_for: Option<Duration>,
 }
 
 impl TaskOptions {
@@ -53,6 +56,7 @@ impl TaskOptions {
         backoff: Backoff::DEFAULT,
         timeout: None,
         result_ttl: Some(DEFAULT_RESULT_TTL),
+        unique_for: None,
     };
 }
 
@@ -147,6 +151,10 @@ pub struct CallOptions {
     pub timeout: Option<Duration>,
     /// Another result lifetime; `Some(None)` stores no result.
     pub result_ttl: Option<Option<Duration>>,
+    /// Deduplicate by this key instead of the arguments (see [`crate::unique`]).
+    pub unique_key: Option<String>,
+    /// Make the call unique, its key held at most this long (see [`crate::unique`]).
+    pub unique_for: Option<Duration>,
 }
 
 /// A task with its arguments, ready to be sent with [`delay`](Call::delay) or, for an
@@ -289,6 +297,37 @@ impl<T: Task> Call<T> {
         self
     }
 
+    /// Makes this call unique by `key` (with the task's name) instead of by its arguments: while
+    /// a task sent with the same key lives, sending again returns that task's handle, and
+    /// [`AsyncResult::enqueued`] says [`Enqueued::Existing`](crate::unique::Enqueued). The key
+    /// is held at most the task's `unique_for`, or [`DEFAULT_UNIQUE_FOR`](crate::unique::DEFAULT_UNIQUE_FOR).
+    ///
+    /// ```
+    /// #[taskq::task]
+    /// async fn sync_account(id: u64, full: bool) {}
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), taskq::Error> {
+    /// let client = taskq::Client::memory();
+    /// let a = sync_account(1, false).unique_key("account-1").delay_on(&client).await?;
+    /// let b = sync_account(1, true).unique_key("account-1").delay_on(&client).await?;
+    /// assert_eq!(b.id(), a.id());
+    /// assert_eq!(b.enqueued(), taskq::unique::Enqueued::Existing);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn unique_key(mut self, key: impl Into<String>) -> Self {
+        self.options.unique_key = Some(key.into());
+        self
+    }
+
+    /// Makes this call unique (by its arguments unless [`Call::unique_key`] is set), its key
+    /// held at most `window`.
+    pub fn unique_for(mut self, window: Duration) -> Self {
+        self.options.unique_for = Some(window);
+        self
+    }
+
     /// Sets all the options at once and sends the task with the current client, like Celery's
     /// `apply_async`.
     pub async fn apply_async(
@@ -317,6 +356,13 @@ impl<T: Task> Call<T> {
     /// [`Error::Encode`] if the arguments do not serialize; [`Error::Config`] if the call was
     /// already polled as a future.
     pub fn into_envelope(self) -> Result<Envelope, Error> {
+        self.into_unique_envelope().map(|(env, _)| env)
+    }
+
+    /// The message, and the unique key it is sent under if the task or the call is unique.
+    pub(crate) fn into_unique_envelope(
+        self,
+    ) -> Result<(Envelope, Option<crate::unique::UniqueKey>), Error> {
         let Call { task, options, .. } = self;
         let task = task.ok_or(crate::error::ConfigError::OutOfRange {
             name: "Call",
@@ -326,8 +372,24 @@ impl<T: Task> Call<T> {
             what: "task arguments",
             source,
         })?;
-        Ok(envelope_for::<T>(args, options))
+        let unique = unique_for::<T>(&args, &options);
+        Ok((envelope_for::<T>(args, options), unique))
     }
+}
+
+/// The unique key of a call of `T`, if the task or the call is unique (see [`crate::unique`]).
+fn unique_for<T: Task>(args: &Payload, options: &CallOptions) -> Option<crate::unique::UniqueKey> {
+    let window = options.unique_for.or(T::OPTIONS.unique_for);
+    if window.is_none() && options.unique_key.is_none() {
+        return None;
+    }
+    let ttl = window.unwrap_or(crate::unique::DEFAULT_UNIQUE_FOR);
+    Some(crate::unique::UniqueKey::new(
+        T::NAME,
+        options.unique_key.as_deref(),
+        args,
+        ttl,
+    ))
 }
 
 /// The message for task `T` with serialized arguments `args`: the task's options, overridden by

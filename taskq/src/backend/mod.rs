@@ -301,6 +301,27 @@ pub trait Backend: Send + Sync + 'static {
         })
     }
 
+    // --- unique tasks -----------------------------------------------------------------------
+
+    /// Publishes `env` holding the unique key `key` of its queue, unless a live task of that
+    /// queue holds it: then publishes nothing and answers that task's id. In one atomic step,
+    /// so of many concurrent calls with one key exactly one publishes. The key is held until
+    /// the task's end (success, dead letter, revocation, purge, expiry), released in the same
+    /// atomic step as that end, and at most `ttl` from the later of now and the task's `eta`
+    /// (a safety net). A key whose holder is gone (without a release) counts as free. See
+    /// [`crate::unique`].
+    ///
+    /// The default answers [`BackendError::Unsupported`].
+    async fn publish_unique(
+        &self,
+        env: Envelope,
+        key: &str,
+        ttl: Duration,
+    ) -> Result<crate::unique::UniqueOutcome, BackendError> {
+        let _ = (env, key, ttl);
+        Err(self.unsupported("publish_unique (unique tasks)"))
+    }
+
     // --- the event log --------------------------------------------------------------------
 
     /// Adds an event to the backend's log of the event's queue. It does not wait: a network

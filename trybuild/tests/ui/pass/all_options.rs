@@ -49,6 +49,7 @@ fn main() {
             },
             timeout: Some(Duration::from_secs(7200)),
             result_ttl: Some(Duration::from_secs(7 * 24 * 3600)),
+            ..TaskOptions::DEFAULT
         }
     );
 

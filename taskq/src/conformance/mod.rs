@@ -77,6 +77,8 @@ macro_rules! ensure {
 mod operations;
 mod schedules;
 use schedules::*;
+mod unique;
+use unique::*;
 
 macro_rules! checks {
     ($($name:ident),* $(,)?) => {
@@ -126,6 +128,10 @@ checks!(
     schedule_tick_is_claimed_exactly_once,
     schedule_overlap_skips_or_buffers,
     paused_schedule_records_skips,
+    unique_key_held_until_the_task_ends,
+    unique_key_released_by_every_end,
+    unique_key_ttl_is_a_safety_net,
+    unique_key_concurrent_enqueues_make_one_task,
 );
 
 /// Runs every check against `backend` and reports all failures at once.

@@ -13,6 +13,7 @@
 mod events;
 mod inspect;
 mod schedules;
+mod unique;
 
 use std::borrow::Cow;
 use std::cmp::{Ordering, Reverse};
@@ -101,6 +102,8 @@ struct State {
     workers: HashMap<String, (WorkerInfo, Instant)>,
     /// Periodic schedules and their states.
     schedules: schedules::Schedules,
+    /// Unique keys and their holders.
+    unique: unique::Uniques,
 }
 
 #[derive(Default)]
@@ -378,6 +381,7 @@ impl State {
         about: Finished,
         now: Instant,
     ) {
+        self.unique.release(id);
         if let Some(waiters) = self.waiters.remove(&id) {
             for w in waiters {
                 let _ = w.send(outcome.clone());
@@ -938,6 +942,15 @@ impl Backend for MemoryBackend {
             self.shared.wake_fetchers();
         }
         Ok(n)
+    }
+
+    async fn publish_unique(
+        &self,
+        env: Envelope,
+        key: &str,
+        ttl: Duration,
+    ) -> Result<crate::unique::UniqueOutcome, BackendError> {
+        self.publish_unique_now(env, key, ttl)
     }
 
     async fn join(

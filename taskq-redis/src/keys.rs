@@ -91,6 +91,15 @@ impl QueueKeys {
     pub(crate) fn once(&self, id: &str) -> String {
         self.key(&format!("once:{id}"))
     }
+    /// Hash: the state of schedule `id` (whose task goes to this queue): last claimed tick,
+    /// pause, counts, the kept tick (see `lua/schedule_common.lua`).
+    pub(crate) fn schedule(&self, id: &str) -> String {
+        self.key(&format!("sched:{id}"))
+    }
+    /// List: the latest skipped ticks of schedule `id`, newest first.
+    pub(crate) fn schedule_skips(&self, id: &str) -> String {
+        self.key(&format!("sched:{id}:skips"))
+    }
     /// All ten ready lists, r0 first.
     /// The keys of the scripts that end a leased message in the dead letters (`bury`,
     /// `dead_letter`), in their `KEYS` order: env, lease, cancel, progress, watch, dead,
@@ -128,6 +137,11 @@ impl QueueKeys {
 /// The set of every queue name this prefix has seen (to find a task by id alone).
 pub(crate) fn queues_key(prefix: &str) -> String {
     format!("{prefix}:queues")
+}
+
+/// Hash: schedule id → its spec (JSON).
+pub(crate) fn schedules_key(prefix: &str) -> String {
+    format!("{{{prefix}:~schedules}}:specs")
 }
 
 /// Hash: worker id → its last heartbeat (JSON). Beside it, [`worker_deadlines_key`].

@@ -17,6 +17,7 @@
 //!  inspect.rs    the queues, a queue's tasks by state, one task's full record
 //!  purge.rs      purge a queue's waiting messages
 //!  pause.rs      pause and resume a queue fleet-wide
+//!  schedules.rs  periodic schedules: specs, states, the atomic tick claim
 //!  stats.rs      counts per queue
 //!  events.rs     the event log: buffered events ride with the next write; reading, following
 //!  event_lines.rs  how events are written in a stream entry
@@ -39,6 +40,7 @@ mod pause;
 mod publish;
 mod purge;
 mod results;
+mod schedules;
 mod stats;
 mod values;
 mod workers;
@@ -58,6 +60,7 @@ use taskq::backend::{
     Backend, CancelOutcome, Completion, DeadSelection, FetchRequest, LeaseStatus, ListState, Page,
     QueueStats, TaskDetail, TaskSummary, WorkerInfo,
 };
+use taskq::schedule::{ScheduleSpec, StoredSchedule, TickClaim, TickOutcome};
 use taskq::events::{Event, EventCursor, EventRead, StoredEvent};
 use taskq::{
     BackendError, DeadLetter, DeadLetterReason, Delivery, Envelope, Lease, Outcome, Payload,
@@ -347,6 +350,34 @@ impl Backend for RedisBackend {
 
     async fn purge_queue(&self, queue: &str) -> Result<usize, BackendError> {
         self.inner.purge_queue(queue).await
+    }
+
+    async fn put_schedule(&self, spec: &ScheduleSpec) -> Result<bool, BackendError> {
+        self.inner.put_schedule(spec).await
+    }
+
+    async fn schedules(&self) -> Result<Vec<StoredSchedule>, BackendError> {
+        self.inner.schedules().await
+    }
+
+    async fn schedule(&self, id: &str) -> Result<Option<StoredSchedule>, BackendError> {
+        self.inner.schedule(id).await
+    }
+
+    async fn delete_schedule(&self, id: &str) -> Result<bool, BackendError> {
+        self.inner.delete_schedule(id).await
+    }
+
+    async fn set_schedule_paused(&self, id: &str, paused: bool) -> Result<bool, BackendError> {
+        self.inner.set_schedule_paused(id, paused).await
+    }
+
+    async fn claim_tick(&self, claim: &TickClaim) -> Result<TickOutcome, BackendError> {
+        self.inner.claim_tick(claim).await
+    }
+
+    async fn release_buffered(&self, id: &str) -> Result<Option<TaskId>, BackendError> {
+        self.inner.release_buffered(id).await
     }
 
     fn append_event(&self, event: Event) {

@@ -100,6 +100,15 @@ impl QueueKeys {
     pub(crate) fn schedule_skips(&self, id: &str) -> String {
         self.key(&format!("sched:{id}:skips"))
     }
+    /// Hash: id → the digest of the unique key it holds (see `backend/unique.rs`; the scripts
+    /// name it from `env`: keep the two in step).
+    pub(crate) fn uniq(&self) -> String {
+        self.key("uniq")
+    }
+    /// String with a TTL: the id of the task holding the unique key `digest`.
+    pub(crate) fn unique(&self, digest: &str) -> String {
+        self.key(&format!("uniq:{digest}"))
+    }
     /// All ten ready lists, r0 first.
     /// The keys of the scripts that end a leased message in the dead letters (`bury`,
     /// `dead_letter`), in their `KEYS` order: env, lease, cancel, progress, watch, dead,

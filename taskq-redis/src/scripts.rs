@@ -49,6 +49,8 @@ scripts! {
     HEARTBEAT = "heartbeat.lua";
     /// Publish unless published within a TTL (workflows).
     PUBLISH_ONCE = "publish_once.lua";
+    /// Publish holding a unique key unless a live task holds it (unique tasks).
+    PUBLISH_UNIQUE = "publish_unique.lua";
     /// First write wins per slot; all values once complete (chords, fan-in).
     JOIN = "join.lua";
     /// Store an outcome unless there is one (workflows).

@@ -42,6 +42,7 @@ mod purge;
 mod results;
 mod schedules;
 mod stats;
+mod unique;
 mod values;
 mod workers;
 mod workflow;
@@ -283,6 +284,15 @@ impl Backend for RedisBackend {
         ttl: Duration,
     ) -> Result<usize, BackendError> {
         self.inner.publish_once(batch, ttl).await
+    }
+
+    async fn publish_unique(
+        &self,
+        env: Envelope,
+        key: &str,
+        ttl: Duration,
+    ) -> Result<taskq::unique::UniqueOutcome, BackendError> {
+        self.inner.publish_unique(env, key, ttl).await
     }
 
     async fn join(

@@ -18,5 +18,7 @@ local w = redis.call('HGET', KEYS[5], id)
 if w then redis.call('HDEL', KEYS[5], id) end
 redis.call('RPUSH', KEYS[6], 'R|' .. ARGV[6] .. '|' .. id .. '|' .. raw)
 finish(id, ARGV[4], ARGV[5], ARGV[3], chan, nil, nil, w or nil)
+-- unique: release its unique key
+unique_release(KEYS[1], { id })
 flush(KEYS[7], KEYS[8])
 return 1

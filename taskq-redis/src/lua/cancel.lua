@@ -27,5 +27,7 @@ if w then redis.call('HDEL', KEYS[6], id) end
 local p, chan = parse(blob)
 finish(id, ARGV[4], ARGV[5], ARGV[3], chan, nil, prog or nil,
   w or nil)
+-- unique: release its unique key
+unique_release(KEYS[1], { id })
 flush(KEYS[7], KEYS[8])
 return 1

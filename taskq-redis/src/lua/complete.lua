@@ -42,6 +42,8 @@ if #done > 0 then
     finish(ids[i], arg(i, 4), arg(i, 5), arg(i, 3), arg(i, 6), nil,
       progress[j] or nil, watchers[j] or nil)
   end
+  -- unique: release the finished tasks' unique keys
+  unique_release(KEYS[1], done)
   flush(KEYS[6], KEYS[7])
 end
 return ok

@@ -15,7 +15,9 @@ local r = tonumber(ARGV[2])
 local g = tonumber(ARGV[3])
 local c = tonumber(ARGV[4])
 local first, last = 6, 5 + n
-if redis.call('EXISTS', KEYS[3], KEYS[4], KEYS[5]) > 0 then return -1 end
+-- unique: a queue holding unique keys goes to `complete`, which releases them (the same one
+-- EXISTS as before for every other queue).
+if redis.call('EXISTS', KEYS[3], KEYS[4], KEYS[5], unique_hash(KEYS[1])) > 0 then return -1 end
 -- The attempt hash only holds deliveries that ended unfinished: while nothing failed it does
 -- not exist, and every lease of a first attempt is current if the lease itself is.
 local counted = ARGV[5] ~= '0' or redis.call('EXISTS', KEYS[8]) == 1

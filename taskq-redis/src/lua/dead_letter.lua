@@ -23,5 +23,7 @@ if w then redis.call('HDEL', KEYS[5], id) end
 redis.call('RPUSH', KEYS[6], 'D|' .. a .. '|' .. ARGV[7] .. ',"envelope":' .. json .. '}')
 finish(id, ARGV[4], ARGV[5], ARGV[3], chan, ARGV[6], prog or nil,
   w or nil)
+-- unique: release its unique key
+unique_release(KEYS[1], { id })
 flush(KEYS[7], KEYS[8])
 return 1

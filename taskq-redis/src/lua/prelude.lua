@@ -102,6 +102,21 @@ local function wake(key)
   redis.call('LTRIM', key, 0, 0)
 end
 
+-- unique: a queue's unique keys (see backend/unique.rs) are the hash `uniq` (id -> digest of
+-- the key it holds) and a string `uniq:<digest>` (the holder's id, with the key's TTL) per key,
+-- named from the queue's `env` key (same hash tag, same slot). A script that ends tasks
+-- releases their keys in the same run: one EXISTS when the queue holds none.
+local function unique_hash(env_key) return string.sub(env_key, 1, -4) .. 'uniq' end
+local function unique_release(env_key, ids)
+  local uq = unique_hash(env_key)
+  if #ids == 0 or redis.call('EXISTS', uq) == 0 then return end
+  local digests = redis.call('HMGET', uq, unpack(ids))
+  for i, d in ipairs(digests) do
+    if d and redis.call('GET', uq .. ':' .. d) == ids[i] then redis.call('DEL', uq .. ':' .. d) end
+  end
+  redis.call('HDEL', uq, unpack(ids))
+end
+
 -- The attempt `id` is on (a number), if it is leased and that is `attempt` (a string).
 local function fenced(attempt_key, lease_key, id, attempt)
   local a = tonumber(redis.call('HGET', attempt_key, id) or '0') + 1

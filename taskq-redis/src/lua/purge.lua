@@ -25,6 +25,7 @@ if #ids < max then
   end
 end
 local n = 0
+local purged = {}
 for _, id in ipairs(ids) do
   -- A ready copy of an id that is leased (a publish retried) leaves the running task alone.
   if not redis.call('ZSCORE', KEYS[19], id) then
@@ -57,8 +58,12 @@ for _, id in ipairs(ids) do
       finish(id, stored, '{"id":"' .. id .. '","outcome":' .. outcome .. '}', expires, chan,
         nil, prog or nil, w or nil)
       n = n + 1
+      purged[n] = id
     end
   end
 end
+-- unique: release the purged tasks' unique keys (an id left alone because it is leased is not
+-- among them)
+unique_release(KEYS[1], purged)
 flush(KEYS[17], KEYS[18])
 return { #ids, n }

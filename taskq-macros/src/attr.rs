@@ -34,6 +34,11 @@ const TASK: Keys = Keys {
         ("result_ttl", "result_ttl = \"1h\""),
         ("ignore_result", "ignore_result"),
         ("unique_for", "unique_for = \"10m\""),
+        ("cron", "cron = \"0 9 * * MON-FRI\""),
+        ("tz", "tz = \"Europe/Berlin\""),
+        ("catchup", "catchup = \"skip\""),
+        ("overlap", "overlap = \"skip\""),
+        ("dst", "dst = \"literal\""),
         ("crate", "crate = \"::taskq\""),
     ],
     aliases: &[
@@ -88,6 +93,8 @@ pub(crate) struct TaskAttr {
     pub(crate) result_ttl: ResultTtl,
     /// `unique_for`, in milliseconds (see `attr_unique.rs`).
     pub(crate) unique_for_ms: Option<u64>,
+    /// `cron` and the other schedule keys (see `attr_schedule.rs`).
+    pub(crate) schedule: Option<crate::attr_schedule::ScheduleAttr>,
     /// The path of the `taskq` crate: `::taskq` unless `crate = "..."`.
     pub(crate) krate: syn::Path,
 }
@@ -142,6 +149,7 @@ struct Slots {
     result_ttl: Slot<u64>,
     ignore_result: Slot<bool>,
     unique_for: Slot<u64>,
+    schedule: crate::attr_schedule::ScheduleSlots,
     krate: Slot<syn::Path>,
 }
 
@@ -160,6 +168,7 @@ pub(crate) fn parse(cx: &mut Ctxt, args: TokenStream) -> TaskAttr {
         result_ttl: Slot::new("result_ttl"),
         ignore_result: Slot::new("ignore_result"),
         unique_for: Slot::new("unique_for"),
+        schedule: Default::default(),
         krate: Slot::new("crate"),
     };
     for (position, arg) in split_commas(args).into_iter().enumerate() {
@@ -341,6 +350,9 @@ fn fill(cx: &mut Ctxt, slots: &mut Slots, position: usize, key: &Ident, value: V
         "unique_for" => {
             let v = crate::attr_unique::unique_for(cx, key, expr);
             slots.unique_for.set(cx, key, position, v);
+        }
+        k if crate::attr_schedule::is_schedule_key(k) => {
+            crate::attr_schedule::fill(cx, &mut slots.schedule, key, expr);
         }
         _ => unknown_key(cx, &TASK, key),
     }
@@ -673,6 +685,7 @@ fn finish(cx: &mut Ctxt, s: Slots) -> TaskAttr {
         (false, Some(ms)) => ResultTtl::Keep(ms),
         (false, None) => ResultTtl::Default,
     };
+    let krate: syn::Path = s.krate.value.unwrap_or_else(|| syn::parse_quote!(::taskq));
     TaskAttr {
         name: s.name.value,
         queue: s.queue.value,
@@ -687,7 +700,8 @@ fn finish(cx: &mut Ctxt, s: Slots) -> TaskAttr {
         timeout_ms: s.timeout.value,
         result_ttl,
         unique_for_ms: s.unique_for.value,
-        krate: s.krate.value.unwrap_or_else(|| syn::parse_quote!(::taskq)),
+        schedule: crate::attr_schedule::finish(cx, s.schedule, &krate),
+        krate,
     }
 }
 

@@ -70,6 +70,9 @@ pub(crate) fn task(args: TokenStream, item: TokenStream) -> TokenStream {
     let task = func
         .as_ref()
         .and_then(|func| model::check(&mut cx, func, &options.krate));
+    if let (Some(task), Some(schedule)) = (&task, &options.schedule) {
+        crate::attr_schedule::check_no_args(&mut cx, schedule, task.fields.len());
+    }
     match task {
         Some(task) if !cx.has_errors() => expand(&task, &options),
         _ => fallback(&cx, func.as_ref(), item, &options.krate),
@@ -342,6 +345,10 @@ fn expand(task: &Task<'_>, options: &TaskAttr) -> TokenStream {
 
     // `file!()` and `line!()` spanned at the function, so a duplicate name is reported there.
     let here = quote_spanned!(span=> ::core::file!(), ::core::line!());
+    let schedule = options
+        .schedule
+        .as_ref()
+        .map(|s| crate::attr_schedule::expand(s, krate, ident));
     quote! {
         #the_struct
         #the_fn
@@ -359,6 +366,7 @@ fn expand(task: &Task<'_>, options: &TaskAttr) -> TokenStream {
                 ty = #krate::__private::TaskEntry,
                 entry = #krate::__private::TaskEntry::of::<#ident>(#here),
             }
+            #schedule
         };
     }
 }

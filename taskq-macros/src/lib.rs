@@ -16,6 +16,7 @@ mod attr_unique;
 mod ctxt;
 mod duration;
 mod expand;
+mod hook;
 mod model;
 
 use proc_macro::TokenStream;
@@ -287,4 +288,25 @@ pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn workflow(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::workflow(args.into(), item.into()).into()
+}
+
+/// Registers an `async fn` as a lifecycle hook of every worker in the binary, at link time:
+/// `#[taskq::hook(after_success)]` (or `before_start`, `after_retry`, `after_failure`,
+/// `after_dead_letter`, `after_revoked`, `after_lease_lost`). The function takes a
+/// `taskq::hooks::HookEvent` and returns `()` or `Result<(), E>` with `E` turning into a boxed
+/// error; it stays callable as written. See `taskq::hooks`.
+///
+/// ```
+/// #[taskq::hook(after_failure)]
+/// async fn alert(ev: taskq::hooks::HookEvent) -> Result<(), String> {
+///     let _ = ev.error;
+///     Ok(())
+/// }
+/// # fn main() {
+/// assert!(taskq::hooks::linked().iter().any(|h| h.name.ends_with("::alert")));
+/// # }
+/// ```
+#[proc_macro_attribute]
+pub fn hook(args: TokenStream, item: TokenStream) -> TokenStream {
+    hook::hook(args.into(), item.into()).into()
 }

@@ -104,6 +104,7 @@ pub use task::{
 };
 pub use worker::{Worker, WorkerBuilder, WorkerHandle, WorkerReport};
 
+pub use taskq_macros::hook;
 pub use taskq_macros::task;
 pub use taskq_macros::workflow;
 

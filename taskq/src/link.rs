@@ -23,6 +23,7 @@
 
 use crate::backend::BackendFactory;
 use crate::canvas::WorkflowEntry;
+use crate::hooks::HookEntry;
 use crate::registry::TaskEntry;
 use crate::schedule::ScheduleEntry;
 
@@ -39,7 +40,13 @@ pub const MECHANISM: &str = if cfg!(feature = "linkme") {
 
 #[cfg(not(feature = "linkme"))]
 mod lists {
-    use super::{BackendFactory, ScheduleEntry, TaskEntry, WorkflowEntry};
+    use super::{BackendFactory, HookEntry, ScheduleEntry, TaskEntry, WorkflowEntry};
+
+    inventory::collect!(HookEntry);
+
+    pub(crate) fn hooks() -> impl Iterator<Item = &'static HookEntry> {
+        inventory::iter::<HookEntry>.into_iter()
+    }
 
     inventory::collect!(ScheduleEntry);
     inventory::collect!(TaskEntry);
@@ -65,7 +72,15 @@ mod lists {
 
 #[cfg(feature = "linkme")]
 mod lists {
-    use super::{BackendFactory, ScheduleEntry, TaskEntry, WorkflowEntry};
+    use super::{BackendFactory, HookEntry, ScheduleEntry, TaskEntry, WorkflowEntry};
+
+    /// Every `#[taskq::hook]` linked into the binary.
+    #[linkme::distributed_slice]
+    pub static HOOKS: [HookEntry];
+
+    pub(crate) fn hooks() -> impl Iterator<Item = &'static HookEntry> {
+        HOOKS.iter()
+    }
 
     /// Every `#[task(cron = ..)]` schedule linked into the binary.
     #[linkme::distributed_slice]
@@ -102,9 +117,9 @@ mod lists {
 
 #[cfg(feature = "linkme")]
 #[doc(hidden)]
-pub use lists::{BACKENDS, SCHEDULES, TASKS, WORKFLOWS};
+pub use lists::{BACKENDS, HOOKS, SCHEDULES, TASKS, WORKFLOWS};
 
-pub(crate) use lists::{backends, schedules, tasks, workflows};
+pub(crate) use lists::{backends, hooks, schedules, tasks, workflows};
 
 /// Every backend URL scheme linked into the binary (`memory`, and `redis` with `taskq-redis`).
 ///

@@ -669,7 +669,8 @@ impl WorkerBuilder {
             },
             shutdown: self.shutdown,
             log: self.log,
-            hooks: self.hooks,
+            // Link-time hooks (`#[taskq::hook]`) first, then the builder's.
+            hooks: self.hooks.with_linked(),
             schedules: self.schedules,
             #[cfg(feature = "prometheus")]
             metrics_addr: self.metrics_addr,

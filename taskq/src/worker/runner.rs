@@ -561,6 +561,7 @@ async fn finish(
                 );
             }
             let failure = TaskFailure::new(FailureKind::Cancelled, why);
+            let told = (!shared.hooks.is_empty()).then(|| failure.clone());
             ack(
                 shared,
                 env,
@@ -569,6 +570,10 @@ async fn finish(
                 started.map(|s| s.at),
             )
             .await;
+            if let Some(failure) = told {
+                let kind = crate::hooks::HookKind::AfterRevoked;
+                hook(shared, env, kind, Some(&failure), None).await;
+            }
         }
         Ending::Interrupted(Interrupt::LeaseLost) => {
             // Another worker has (or had) it: write nothing.
@@ -576,6 +581,7 @@ async fn finish(
                 .cancelled
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::warn!(id = %env.id, "lease lost; stopped the task without recording anything");
+            hook(shared, env, crate::hooks::HookKind::AfterLeaseLost, None, None).await;
         }
         Ending::Interrupted(Interrupt::Shutdown) => {
             counters

@@ -1,0 +1,6 @@
+#[taskq::task(cron = "*/5 * * * *")]
+async fn report(region: String) {
+    let _ = region;
+}
+
+fn main() {}

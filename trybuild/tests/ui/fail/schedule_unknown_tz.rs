@@ -1,0 +1,4 @@
+#[taskq::task(cron = "0 9 * * MON-FRI", tz = "Europe/Atlantis")]
+async fn standup() {}
+
+fn main() {}

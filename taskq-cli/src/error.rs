@@ -89,6 +89,17 @@ pub enum CliError {
     #[error("{0}: cancelled, nothing changed")]
     Declined(String),
 
+    /// No schedule has this id.
+    #[error("no schedule `{id}` (see `taskq schedule list`)")]
+    ScheduleNotFound {
+        /// The id asked about.
+        id: String,
+    },
+
+    /// A schedule given on the command line is invalid (cron, time zone, interval).
+    #[error("{0}")]
+    Schedule(#[from] taskq::schedule::ScheduleError),
+
     /// The backend failed, or a task-level error that is an error for the CLI.
     #[error("{0}")]
     Taskq(#[from] taskq::Error),
@@ -118,7 +129,9 @@ impl CliError {
     /// The process exit status: 1 for "not found", 2 for any other error.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            CliError::TaskNotFound { .. } | CliError::AlreadyFinished { .. } => ExitCode::from(1),
+            CliError::TaskNotFound { .. }
+            | CliError::AlreadyFinished { .. }
+            | CliError::ScheduleNotFound { .. } => ExitCode::from(1),
             _ => ExitCode::from(2),
         }
     }

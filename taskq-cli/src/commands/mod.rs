@@ -10,6 +10,7 @@ mod queues;
 mod result;
 mod resume;
 mod revoke;
+mod schedule;
 mod send;
 mod start_workflow;
 mod tasks;
@@ -51,6 +52,9 @@ pub enum Command {
     Send(send::Args),
     /// Starts a registered workflow by name with JSON arguments.
     StartWorkflow(start_workflow::Args),
+    /// Periodic schedules: create, list (with the next fire times), pause, resume, trigger,
+    /// delete.
+    Schedule(schedule::Args),
     /// Serves taskq-web's REST API and live dashboard for this backend.
     Web(web::Args),
     /// Makes API tokens for `taskq web` and taskq-web (`token create --role operator`).
@@ -75,6 +79,7 @@ pub async fn run(command: Command, ctx: &Ctx) -> Result<(), CliError> {
         Command::Events(a) => events::run(a, ctx).await,
         Command::Send(a) => send::run(a, ctx).await,
         Command::StartWorkflow(a) => start_workflow::run(a, ctx).await,
+        Command::Schedule(a) => schedule::run(a, ctx).await,
         Command::Web(a) => web::run(a, ctx).await,
         Command::Token(a) => token::run(a, ctx),
         Command::Completions(a) => completions::run(a),

@@ -12,4 +12,5 @@ mod fixture;
 mod harness;
 mod help;
 mod reading;
+mod schedules;
 mod web;

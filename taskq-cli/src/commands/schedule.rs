@@ -19,7 +19,7 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum Action {
     /// Stores a schedule (or replaces the spec of the one with this id).
-    Create(Create),
+    Create(Box<Create>),
     /// Lists the schedules with their state and next fire times.
     List(List),
     /// Pauses a schedule: its ticks are recorded as skipped until it is resumed.
@@ -155,7 +155,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> Result<(), CliError> {
     let client = ctx.client().await?;
     match args.action {
         Action::Create(c) => {
-            let spec = build(c)?;
+            let spec = build(*c)?;
             let created = client.create_schedule(&spec).await?;
             if ctx.out.is_json() {
                 return ctx

@@ -11,6 +11,7 @@ mod celery;
 mod compare;
 mod metrics_cost;
 mod scenarios;
+mod schedules;
 mod web;
 
 // The system allocator (glibc) spends a third of the run in malloc/free when tasks are
@@ -47,6 +48,12 @@ pub struct Options {
     pub web_connections: usize,
     /// `--web`: how long each scenario is measured, in seconds.
     pub web_seconds: f64,
+    /// `--schedules`: a schedule's tick-to-start latency on Redis instead of the task scenarios.
+    pub schedules: bool,
+    /// `--schedules`: the schedule's interval, in milliseconds.
+    pub schedule_every_ms: u64,
+    /// `--schedules`: how long the ticks are measured, in seconds.
+    pub schedule_seconds: f64,
 }
 
 impl Options {
@@ -62,6 +69,7 @@ fn usage() -> &'static str {
      [--window N] [--scenarios all|enqueue,enqueue_batched,process,e2e,latency,metrics] \
      [--workflow chain10|chord1000] \
      | --web [--web-connections N] [--web-seconds S] \
+     | --schedules [--schedule-every-ms N] [--schedule-seconds S] [--redis-url URL] \
      | --compare [--compare-tasks N] [--rounds N] (needs --no-default-features --features compare)"
 }
 
@@ -79,6 +87,9 @@ fn parse() -> Result<Options, String> {
         web: false,
         web_connections: 16,
         web_seconds: 5.0,
+        schedules: false,
+        schedule_every_ms: 100,
+        schedule_seconds: 20.0,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -118,6 +129,17 @@ fn parse() -> Result<Options, String> {
                     .ok()
                     .filter(|s| *s > 0.0)
                     .ok_or_else(|| format!("--web-seconds: `{v}` is not a positive number"))?;
+            }
+            "--schedules" => o.schedules = true,
+            "--schedule-every-ms" => {
+                o.schedule_every_ms = u64::try_from(number(value()?)?.max(1)).unwrap_or(u64::MAX)
+            }
+            "--schedule-seconds" => {
+                let v = value()?;
+                o.schedule_seconds =
+                    v.parse::<f64>().ok().filter(|s| *s > 0.0).ok_or_else(|| {
+                        format!("--schedule-seconds: `{v}` is not a positive number")
+                    })?;
             }
             "-h" | "--help" => return Err(usage().to_owned()),
             other => return Err(format!("unknown option `{other}`\n{}", usage())),
@@ -168,6 +190,8 @@ fn main() -> ExitCode {
         let run = async move {
             if options.web {
                 web::run(&options).await
+            } else if options.schedules {
+                schedules::run(&options).await
             } else if options.backend == "celery-redis" {
                 celery::run(&options).await
             } else {

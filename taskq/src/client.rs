@@ -198,10 +198,15 @@ impl Client {
         &self,
         calls: impl IntoIterator<Item = C>,
     ) -> Result<Vec<AsyncResult<T::Output>>, Error> {
+        // Every call prepared before the first await: the caller's iterator (often a closure
+        // over borrowed data) is not held across one, so the future stays `Send`.
+        let prepared = calls
+            .into_iter()
+            .map(|call| self.prepare_unique(call.into()))
+            .collect::<Result<Vec<_>, Error>>()?;
         let mut envs = Vec::new();
         let mut handles = Vec::new();
-        for call in calls {
-            let (env, unique) = self.prepare_unique(call.into())?;
+        for (env, unique) in prepared {
             if let Some(key) = unique {
                 // A unique task goes on its own: each needs its own check of its key.
                 handles.push(self.send_unique::<T>(env, key).await?);

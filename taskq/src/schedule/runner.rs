@@ -221,8 +221,12 @@ impl Scheduler {
         tracked.retain(|id, _| seen.contains_key(id));
         for t in tracked.values() {
             if t.buffered {
-                if let Err(e) = self.backend.release_buffered(&t.spec.id).await {
-                    tracing::warn!(schedule = %t.spec.id, error = %e, "releasing a kept tick failed");
+                match self.backend.release_buffered(&t.spec.id).await {
+                    Ok(Some(id)) => announce(&*self.backend, &t.spec, id),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(schedule = %t.spec.id, error = %e, "releasing a kept tick failed");
+                    }
                 }
             }
         }
@@ -266,6 +270,7 @@ impl Scheduler {
                             tracing::info!(schedule = %t.spec.id, nominal = nominal.0, reason = reason.as_str(), "schedule tick skipped");
                         }
                         TickOutcome::Enqueued(id) => {
+                            announce(&*self.backend, &t.spec, id);
                             tracing::debug!(schedule = %t.spec.id, nominal = nominal.0, task_id = %id, "schedule tick sent");
                         }
                         TickOutcome::Buffered => t.buffered = true,
@@ -289,4 +294,16 @@ impl Scheduler {
             }
         }
     }
+}
+
+/// Records the `enqueued` event of a tick's task (and so the submitted metric), as a client's
+/// send does: only the scheduler whose claim sent it.
+fn announce(backend: &dyn Backend, spec: &ScheduleSpec, id: crate::message::TaskId) {
+    if !crate::events::wanted() {
+        return;
+    }
+    let registry = crate::registry::Registry::global().ok();
+    let (task, queue) = crate::events::names(registry, &spec.template.task, &spec.template.queue);
+    let event = crate::events::Event::new(crate::events::EventKind::Enqueued, id, task, queue);
+    crate::events::record(backend, event);
 }

@@ -9,7 +9,7 @@ use taskq::backend::memory::MemoryBackend;
 use taskq::backend::{Backend, FetchRequest};
 use taskq::schedule::clock::ManualClock;
 use taskq::schedule::runner::Scheduler;
-use taskq::schedule::{tick_id, Catchup, ScheduleSpec, SkipReason};
+use taskq::schedule::{tick_id, Catchup, Dst, ScheduleSpec, SkipReason};
 use taskq::{Envelope, Payload, Schedule, Timestamp};
 use tokio_util::sync::CancellationToken;
 
@@ -201,4 +201,45 @@ async fn berlin_spring_forward_day_on_a_moving_clock() {
             tick_id(&s.id, at("2026-03-30T00:30:00Z"))
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_york_fall_back_day_on_a_moving_clock_under_both_policies() {
+    // 01:30 every day in New York; on 2026-11-01 it happens twice (05:30Z EDT, 06:30Z EST).
+    let at = |s: &str| {
+        let t: jiff::Timestamp = s.parse().expect("instant");
+        Timestamp(t.as_millisecond() as u64)
+    };
+    for (dst, want) in [
+        (Dst::Vixie, vec!["2026-11-01T05:30:00Z"]),
+        (
+            Dst::Literal,
+            vec!["2026-11-01T05:30:00Z", "2026-11-01T06:30:00Z"],
+        ),
+    ] {
+        let backend = Arc::new(MemoryBackend::new());
+        let clock = ManualClock::new(at("2026-10-31T12:00:00Z"));
+        let id = format!("ny-{dst:?}");
+        let s = spec(
+            &id,
+            Schedule::cron("30 1 * * *")
+                .and_then(|s| s.tz("America/New_York"))
+                .expect("valid")
+                .dst(dst),
+        );
+        let stop = start(&backend, &clock, &s);
+        until(&backend, &s.id, |_| true).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        clock.set(at("2026-11-01T05:30:00Z"));
+        until(&backend, &s.id, |st| st.runs == 1).await;
+        clock.set(at("2026-11-01T06:30:00Z"));
+        until(&backend, &s.id, |st| st.runs == want.len() as u64).await;
+        // Just before the next day's run, nothing more ran.
+        clock.set(at("2026-11-02T06:29:59Z"));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stop.cancel();
+        let ids = drain(&backend, &s.id).await;
+        let want: Vec<_> = want.iter().map(|w| tick_id(&s.id, at(w))).collect();
+        assert_eq!(ids, want, "{dst:?}");
+    }
 }

@@ -56,11 +56,15 @@ pub enum EventKind {
     DeadLettered,
     /// The task reported progress.
     Progress,
+    /// A schedule's tick did not run (see [`crate::schedule`]): the event's id is the tick's
+    /// task id, its `detail` the reason (`catchup`, `overlap`, `buffer_full`, `paused`) and
+    /// the schedule, its `at` the tick's nominal instant.
+    TickSkipped,
 }
 
 impl EventKind {
     /// Every kind, in the order of a task's life.
-    pub const ALL: [EventKind; 8] = [
+    pub const ALL: [EventKind; 9] = [
         EventKind::Enqueued,
         EventKind::Started,
         EventKind::Progress,
@@ -69,6 +73,7 @@ impl EventKind {
         EventKind::Failed,
         EventKind::Cancelled,
         EventKind::DeadLettered,
+        EventKind::TickSkipped,
     ];
 
     /// The name used in JSON, logs and metrics (`dead_lettered`).
@@ -82,6 +87,7 @@ impl EventKind {
             EventKind::Cancelled => "cancelled",
             EventKind::DeadLettered => "dead_lettered",
             EventKind::Progress => "progress",
+            EventKind::TickSkipped => "tick_skipped",
         }
     }
 }

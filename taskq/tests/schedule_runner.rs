@@ -243,3 +243,48 @@ async fn new_york_fall_back_day_on_a_moving_clock_under_both_policies() {
         assert_eq!(ids, want, "{dst:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skipped_ticks_are_events() {
+    use taskq::events::{EventCursor, EventKind, EventRead};
+    let backend = Arc::new(MemoryBackend::new());
+    let clock = ManualClock::new(Timestamp(T0));
+    let s = spec(
+        "skips",
+        Schedule::every("1s")
+            .expect("valid")
+            .overlap(taskq::schedule::Overlap::Skip),
+    );
+    let stop = start(&backend, &clock, &s);
+    until(&backend, &s.id, |_| true).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    clock.set(Timestamp(T0 + 1_000));
+    until(&backend, &s.id, |st| st.runs == 1).await;
+    // The first run is still queued: the next tick is skipped.
+    clock.set(Timestamp(T0 + 2_000));
+    until(&backend, &s.id, |st| {
+        st.last_tick == Some(Timestamp(T0 + 2_000))
+    })
+    .await;
+    stop.cancel();
+    let queues = [s.id.clone()];
+    let events = backend
+        .read_events(EventRead {
+            queues: &queues,
+            after: &EventCursor::default(),
+            max: 100,
+            wait: Duration::ZERO,
+        })
+        .await
+        .expect("events");
+    let kinds: Vec<_> = events.iter().map(|e| e.event.kind).collect();
+    assert_eq!(
+        kinds,
+        [EventKind::Enqueued, EventKind::TickSkipped],
+        "{events:?}"
+    );
+    let skipped = &events[1].event;
+    assert_eq!(skipped.id, tick_id(&s.id, Timestamp(T0 + 2_000)));
+    assert_eq!(skipped.at, Timestamp(T0 + 2_000));
+    assert_eq!(skipped.detail.as_deref(), Some("overlap schedule skips"));
+}

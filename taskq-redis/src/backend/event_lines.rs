@@ -72,6 +72,7 @@ fn kind_code(kind: EventKind) -> Option<u8> {
         EventKind::Failed => b'f',
         EventKind::Cancelled => b'c',
         EventKind::DeadLettered => b'd',
+        EventKind::TickSkipped => b'k',
         _ => return None,
     })
 }
@@ -86,6 +87,7 @@ fn kind_of(code: &str) -> Option<EventKind> {
         "f" => EventKind::Failed,
         "c" => EventKind::Cancelled,
         "d" => EventKind::DeadLettered,
+        "k" => EventKind::TickSkipped,
         name => EventKind::ALL.into_iter().find(|k| k.as_str() == name)?,
     })
 }

@@ -263,10 +263,18 @@ impl Scheduler {
                             SkipReason::Catchup.as_str(),
                             missed,
                         );
+                        announce_skip(
+                            &*self.backend,
+                            &t.spec,
+                            nominal,
+                            SkipReason::Catchup,
+                            missed,
+                        );
                     }
                     match outcome {
                         TickOutcome::Skipped(reason) => {
                             crate::telemetry::record_ticks_skipped(&t.spec.id, reason.as_str(), 1);
+                            announce_skip(&*self.backend, &t.spec, nominal, reason, 1);
                             tracing::info!(schedule = %t.spec.id, nominal = nominal.0, reason = reason.as_str(), "schedule tick skipped");
                         }
                         TickOutcome::Enqueued(id) => {
@@ -305,5 +313,34 @@ fn announce(backend: &dyn Backend, spec: &ScheduleSpec, id: crate::message::Task
     let registry = crate::registry::Registry::global().ok();
     let (task, queue) = crate::events::names(registry, &spec.template.task, &spec.template.queue);
     let event = crate::events::Event::new(crate::events::EventKind::Enqueued, id, task, queue);
+    crate::events::record(backend, event);
+}
+
+/// Records a `tick_skipped` event: id the tick's task id, `at` its nominal instant, `detail`
+/// the reason, the schedule and (for catch-up skips) how many ticks it stands for.
+fn announce_skip(
+    backend: &dyn Backend,
+    spec: &ScheduleSpec,
+    nominal: Timestamp,
+    reason: SkipReason,
+    count: u64,
+) {
+    if !crate::events::wanted() {
+        return;
+    }
+    let registry = crate::registry::Registry::global().ok();
+    let (task, queue) = crate::events::names(registry, &spec.template.task, &spec.template.queue);
+    let mut event = crate::events::Event::new(
+        crate::events::EventKind::TickSkipped,
+        super::tick_id(&spec.id, nominal),
+        task,
+        queue,
+    );
+    event.at = nominal;
+    event.detail = Some(if count > 1 {
+        format!("{} ({count} ticks) schedule {}", reason.as_str(), spec.id)
+    } else {
+        format!("{} schedule {}", reason.as_str(), spec.id)
+    });
     crate::events::record(backend, event);
 }

@@ -469,7 +469,7 @@ fn observe(event: &Event) {
                 s.completed(FAILED);
             }
         }
-        EventKind::Progress => {}
+        EventKind::Progress | EventKind::TickSkipped => {}
     });
 }
 

@@ -34,6 +34,10 @@ const TASK: Keys = Keys {
         ("result_ttl", "result_ttl = \"1h\""),
         ("ignore_result", "ignore_result"),
         ("unique_for", "unique_for = \"10m\""),
+        ("rate_limit", "rate_limit = \"100/s\""),
+        ("rate_limit_key", "rate_limit_key = \"customer_id\""),
+        ("concurrency", "concurrency = 5"),
+        ("concurrency_key", "concurrency_key = \"customer_id\""),
         ("cron", "cron = \"0 9 * * MON-FRI\""),
         ("tz", "tz = \"Europe/Berlin\""),
         ("catchup", "catchup = \"skip\""),
@@ -93,6 +97,8 @@ pub(crate) struct TaskAttr {
     pub(crate) result_ttl: ResultTtl,
     /// `unique_for`, in milliseconds (see `attr_unique.rs`).
     pub(crate) unique_for_ms: Option<u64>,
+    /// `rate_limit`, `concurrency` and their keys (see `attr_flow.rs`).
+    pub(crate) flow: crate::attr_flow::FlowAttr,
     /// `cron` and the other schedule keys (see `attr_schedule.rs`).
     pub(crate) schedule: Option<crate::attr_schedule::ScheduleAttr>,
     /// The path of the `taskq` crate: `::taskq` unless `crate = "..."`.
@@ -149,6 +155,7 @@ struct Slots {
     result_ttl: Slot<u64>,
     ignore_result: Slot<bool>,
     unique_for: Slot<u64>,
+    flow: crate::attr_flow::FlowAttr,
     schedule: crate::attr_schedule::ScheduleSlots,
     krate: Slot<syn::Path>,
 }
@@ -168,6 +175,7 @@ pub(crate) fn parse(cx: &mut Ctxt, args: TokenStream) -> TaskAttr {
         result_ttl: Slot::new("result_ttl"),
         ignore_result: Slot::new("ignore_result"),
         unique_for: Slot::new("unique_for"),
+        flow: Default::default(),
         schedule: Default::default(),
         krate: Slot::new("crate"),
     };
@@ -350,6 +358,9 @@ fn fill(cx: &mut Ctxt, slots: &mut Slots, position: usize, key: &Ident, value: V
         "unique_for" => {
             let v = crate::attr_unique::unique_for(cx, key, expr);
             slots.unique_for.set(cx, key, position, v);
+        }
+        k if crate::attr_flow::is_flow_key(k) => {
+            crate::attr_flow::fill(cx, &mut slots.flow, key, expr);
         }
         k if crate::attr_schedule::is_schedule_key(k) => {
             crate::attr_schedule::fill(cx, &mut slots.schedule, key, expr);
@@ -700,6 +711,7 @@ fn finish(cx: &mut Ctxt, s: Slots) -> TaskAttr {
         timeout_ms: s.timeout.value,
         result_ttl,
         unique_for_ms: s.unique_for.value,
+        flow: s.flow,
         schedule: crate::attr_schedule::finish(cx, s.schedule, &krate),
         krate,
     }

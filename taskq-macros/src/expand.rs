@@ -70,6 +70,14 @@ pub(crate) fn task(args: TokenStream, item: TokenStream) -> TokenStream {
     let task = func
         .as_ref()
         .and_then(|func| model::check(&mut cx, func, &options.krate));
+    if let Some(task) = &task {
+        let args: Vec<String> = task
+            .fields
+            .iter()
+            .map(|f| f.ident.to_string().trim_start_matches("r#").to_owned())
+            .collect();
+        crate::attr_flow::check(&mut cx, &options.flow, &args);
+    }
     if let (Some(task), Some(schedule)) = (&task, &options.schedule) {
         crate::attr_schedule::check_no_args(&mut cx, schedule, task.fields.len());
     }
@@ -479,6 +487,7 @@ fn task_options(options: &TaskAttr) -> TokenStream {
         let window = duration(ms);
         fields.push(quote!(unique_for: #window));
     }
+    fields.extend(crate::attr_flow::fields(&options.flow, krate));
     if fields.is_empty() {
         return quote!(#krate::TaskOptions::DEFAULT);
     }

@@ -12,6 +12,7 @@
 
 mod attr;
 mod attr_schedule;
+mod attr_flow;
 mod attr_unique;
 mod ctxt;
 mod duration;

@@ -74,6 +74,7 @@ pub mod conformance;
 mod context;
 mod error;
 pub mod events;
+pub mod flow;
 pub mod hooks;
 pub mod link;
 mod message;

@@ -312,6 +312,10 @@ pub struct Envelope {
     /// with feature `otel`; a value set by hand is kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traceparent: Option<String>,
+    /// The fleet-wide limits the backend applies before a worker gets it (see
+    /// [`crate::flow`]); filled in from the task's options when it is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<crate::flow::Gate>,
 }
 
 /// An id as a JSON string: a hyphenated UUID never needs escaping.
@@ -361,6 +365,7 @@ impl Envelope {
             reply_to: None,
             enqueued_at: Timestamp::now(),
             traceparent: None,
+            gate: None,
         }
     }
 
@@ -399,6 +404,7 @@ impl Envelope {
             reply_to,
             enqueued_at,
             traceparent,
+            gate,
         } = self;
         let mut num = itoa::Buffer::new();
         out.write_all(b"{\"id\":")?;
@@ -465,6 +471,10 @@ impl Envelope {
         if let Some(t) = traceparent {
             out.write_all(b",\"traceparent\":")?;
             serde_json::to_writer(&mut *out, t)?;
+        }
+        if let Some(g) = gate {
+            out.write_all(b",\"gate\":")?;
+            serde_json::to_writer(&mut *out, g)?;
         }
         out.write_all(b"}")
     }

@@ -45,6 +45,10 @@ pub struct TaskOptions {
     /// `#[task(unique_for = "10m")]`: the task is unique by its arguments, its key held at
     /// most this long (see [`crate::unique`]); `None`: not unique unless a call asks.
     pub unique_for: Option<Duration>,
+    /// `#[task(rate_limit = "100/s")]`: a fleet-wide rate limit (see [`crate::flow`]).
+    pub rate_limit: Option<crate::flow::RateLimit>,
+    /// `#[task(concurrency = 5)]`: a fleet-wide concurrency limit (see [`crate::flow`]).
+    pub concurrency: Option<crate::flow::ConcurrencyLimit>,
 }
 
 impl TaskOptions {
@@ -57,6 +61,8 @@ impl TaskOptions {
         timeout: None,
         result_ttl: Some(DEFAULT_RESULT_TTL),
         unique_for: None,
+        rate_limit: None,
+        concurrency: None,
     };
 }
 
@@ -426,6 +432,7 @@ pub(crate) fn envelope_for<T: Task>(args: Payload, options: CallOptions) -> Enve
         .result_ttl
         .unwrap_or(o.result_ttl)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    env.gate = crate::flow::gate_for(T::NAME, o.rate_limit, o.concurrency, &env.args);
     env
 }
 

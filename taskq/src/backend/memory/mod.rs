@@ -11,6 +11,7 @@
 //! inspection read the same state ([`inspect`]).
 
 mod events;
+mod flow;
 mod inspect;
 mod schedules;
 mod unique;
@@ -104,6 +105,8 @@ struct State {
     schedules: schedules::Schedules,
     /// Unique keys and their holders.
     unique: unique::Uniques,
+    /// Rate and concurrency limits.
+    flow: flow::Flow,
 }
 
 #[derive(Default)]
@@ -230,7 +233,22 @@ impl State {
         self.seq
     }
 
+    /// `id` stops being leased (or ends): its concurrency permit, if it held one, goes to the
+    /// next live waiter of its key.
+    fn release_gate(&mut self, id: TaskId) {
+        let Some(key) = self.flow.release(id) else {
+            return;
+        };
+        while let Some(w) = self.flow.next_waiter(&key) {
+            if self.tasks.get(&w).is_some_and(|s| s.status == Status::Ready) {
+                self.push_ready(w);
+                break;
+            }
+        }
+    }
+
     fn push_ready(&mut self, id: TaskId) {
+        self.release_gate(id);
         let seq = self.next_seq();
         if let Some(slot) = self.tasks.get_mut(&id) {
             slot.seq = seq;
@@ -245,6 +263,7 @@ impl State {
     }
 
     fn push_delayed(&mut self, id: TaskId, due: Instant) {
+        self.release_gate(id);
         let seq = self.next_seq();
         if let Some(slot) = self.tasks.get_mut(&id) {
             slot.seq = seq;
@@ -382,6 +401,7 @@ impl State {
         now: Instant,
     ) {
         self.unique.release(id);
+        self.release_gate(id);
         if let Some(waiters) = self.waiters.remove(&id) {
             for w in waiters {
                 let _ = w.send(outcome.clone());
@@ -439,6 +459,7 @@ impl MemoryBackend {
     fn take(&self, req: &FetchRequest<'_>, now: Instant) -> (Vec<Delivery>, Option<Instant>) {
         let mut st = self.lock();
         st.reclaim(now);
+        st.flow.sweep(now);
         // Paused queues are left out of this fetch (decided here, so a paused queue's tasks
         // wait in it, not in a worker).
         let open: Cow<'_, [String]> = if st.paused.is_empty() {
@@ -481,6 +502,21 @@ impl MemoryBackend {
                     st.finish(id, Outcome::Failure(failure), ttl, None, about, now);
                 }
                 continue;
+            }
+            // Fleet-wide limits, decided here so a limited task holds no worker slot.
+            if let Some((queue, gate)) = st
+                .tasks
+                .get(&id)
+                .and_then(|s| s.env.gate.clone().map(|g| (s.env.queue.clone(), g)))
+            {
+                match st.flow.admit(&queue, id, &gate, now) {
+                    flow::Admission::Go => {}
+                    flow::Admission::Later(at) => {
+                        st.push_delayed(id, at);
+                        continue;
+                    }
+                    flow::Admission::Wait => continue,
+                }
             }
             let seq = st.next_seq();
             let Some(slot) = st.tasks.get_mut(&id) else {
@@ -582,6 +618,11 @@ impl Backend for MemoryBackend {
             );
             accepted.push(true);
         }
+        let woke = st.flow.take_woke();
+        drop(st);
+        if woke {
+            self.shared.wake_fetchers();
+        }
         Ok(accepted)
     }
 
@@ -661,6 +702,11 @@ impl Backend for MemoryBackend {
             about,
             now,
         );
+        let woke = st.flow.take_woke();
+        drop(st);
+        if woke {
+            self.shared.wake_fetchers();
+        }
         Ok(true)
     }
 

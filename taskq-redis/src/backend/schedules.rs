@@ -105,65 +105,52 @@ impl Inner {
     }
 
     async fn state_of(&self, spec: &ScheduleSpec) -> Result<ScheduleState, BackendError> {
-        let k = self.keys(&spec.template.queue);
-        let key = k.schedule(&spec.id);
         let mut pipe = redis::pipe();
+        self.read_state(&mut pipe, spec);
+        let (fields, skips): (BTreeMap<String, String>, Vec<String>) = self.query(&pipe).await?;
+        Ok(parse_state(&fields, skips))
+    }
+
+    /// Adds the two reads of a schedule's state to `pipe`.
+    fn read_state(&self, pipe: &mut redis::Pipeline, spec: &ScheduleSpec) {
+        let k = self.keys(&spec.template.queue);
         pipe.cmd("HGETALL")
-            .arg(&key)
+            .arg(k.schedule(&spec.id))
             .cmd("LRANGE")
             .arg(k.schedule_skips(&spec.id))
             .arg(0)
             .arg(-1);
-        let (fields, skips): (BTreeMap<String, String>, Vec<String>) = self.query(&pipe).await?;
-        let num = |f: &str| fields.get(f).and_then(|v| v.parse::<u64>().ok());
-        let mut state = ScheduleState {
-            paused: fields.get("paused").is_some_and(|v| v == "1"),
-            last_tick: num("last_tick").map(Timestamp),
-            last_task: fields
-                .get("last_task")
-                .and_then(|v| v.parse::<TaskId>().ok()),
-            buffered: num("buffered").map(Timestamp),
-            runs: num("runs").unwrap_or(0),
-            ..ScheduleState::default()
-        };
-        for (f, v) in &fields {
-            if let (Some(reason), Ok(n)) = (
-                f.strip_prefix("skip:").and_then(SkipReason::parse),
-                v.parse::<u64>(),
-            ) {
-                state.skipped.insert(reason, n);
-            }
-        }
-        for line in skips {
-            let mut parts = line.splitn(3, '|');
-            let (Some(nominal), Some(reason), Some(count)) =
-                (parts.next(), parts.next(), parts.next())
-            else {
-                continue;
-            };
-            if let (Ok(nominal), Some(reason), Ok(count)) = (
-                nominal.parse::<u64>(),
-                SkipReason::parse(reason),
-                count.parse::<u64>(),
-            ) {
-                state.recent_skips.push(SkippedTick {
-                    nominal: Timestamp(nominal),
-                    reason,
-                    count,
-                });
-            }
-        }
-        Ok(state)
     }
 
     pub(super) async fn schedules(&self) -> Result<Vec<StoredSchedule>, BackendError> {
         let key = self.specs_key();
         let all: BTreeMap<String, String> = self.command(redis::cmd("HGETALL").arg(&key)).await?;
-        let mut out = Vec::with_capacity(all.len());
+        let mut specs = Vec::with_capacity(all.len());
         for (id, raw) in all {
             let spec: ScheduleSpec = serde_json::from_str(&raw)
                 .map_err(|e| corrupt(&key, format!("schedule `{id}`: {e}")))?;
-            let state = self.state_of(&spec).await?;
+            specs.push(spec);
+        }
+        if specs.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Every state in one round trip.
+        let mut pipe = redis::pipe();
+        for spec in &specs {
+            self.read_state(&mut pipe, spec);
+        }
+        let replies: Vec<redis::Value> = self.query(&pipe).await?;
+        let mut replies = replies.into_iter();
+        let mut out = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let (Some(fields), Some(skips)) = (replies.next(), replies.next()) else {
+                return Err(corrupt(&key, "a state read went missing"));
+            };
+            let fields: BTreeMap<String, String> = redis::from_redis_value(fields)
+                .map_err(|e| corrupt(&key, format!("schedule `{}` state: {e}", spec.id)))?;
+            let skips: Vec<String> = redis::from_redis_value(skips)
+                .map_err(|e| corrupt(&key, format!("schedule `{}` skips: {e}", spec.id)))?;
+            let state = parse_state(&fields, skips);
             out.push(StoredSchedule { spec, state });
         }
         Ok(out)
@@ -268,4 +255,46 @@ impl Inner {
         let sent: Option<String> = self.eval(&inv).await?;
         Ok(sent.and_then(|s| s.parse().ok()))
     }
+}
+
+/// A schedule's state from its hash and its skips list.
+fn parse_state(fields: &BTreeMap<String, String>, skips: Vec<String>) -> ScheduleState {
+    let num = |f: &str| fields.get(f).and_then(|v| v.parse::<u64>().ok());
+    let mut state = ScheduleState {
+        paused: fields.get("paused").is_some_and(|v| v == "1"),
+        last_tick: num("last_tick").map(Timestamp),
+        last_task: fields
+            .get("last_task")
+            .and_then(|v| v.parse::<TaskId>().ok()),
+        buffered: num("buffered").map(Timestamp),
+        runs: num("runs").unwrap_or(0),
+        ..ScheduleState::default()
+    };
+    for (f, v) in fields {
+        if let (Some(reason), Ok(n)) = (
+            f.strip_prefix("skip:").and_then(SkipReason::parse),
+            v.parse::<u64>(),
+        ) {
+            state.skipped.insert(reason, n);
+        }
+    }
+    for line in skips {
+        let mut parts = line.splitn(3, '|');
+        let (Some(nominal), Some(reason), Some(count)) = (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        if let (Ok(nominal), Some(reason), Ok(count)) = (
+            nominal.parse::<u64>(),
+            SkipReason::parse(reason),
+            count.parse::<u64>(),
+        ) {
+            state.recent_skips.push(SkippedTick {
+                nominal: Timestamp(nominal),
+                reason,
+                count,
+            });
+        }
+    }
+    state
 }

@@ -1014,6 +1014,8 @@ async fn run_worker(
         hold(&shared, deliveries, permits, &tracker);
     }
 
+    // No tick is claimed once the worker stops: the other workers' loops claim them.
+    scheduler_stop.cancel();
     // Warm: hand back what has not started; let running tasks finish within the grace period,
     // unless told to stop cold.
     hand_back_held(&shared).await;
@@ -1036,7 +1038,6 @@ async fn run_worker(
     }
     extender_stop.cancel();
     let _ = extender.await;
-    scheduler_stop.cancel();
     if let Some(scheduler) = scheduler {
         let _ = scheduler.await;
     }

@@ -100,6 +100,11 @@ impl QueueKeys {
     pub(crate) fn schedule_skips(&self, id: &str) -> String {
         self.key(&format!("sched:{id}:skips"))
     }
+    /// Hash: id → the line of a gated message's limits (see `backend/flow.rs`; the scripts
+    /// name it from `env`: keep the two in step).
+    pub(crate) fn gate(&self) -> String {
+        self.key("gate")
+    }
     /// Hash: id → the digest of the unique key it holds (see `backend/unique.rs`; the scripts
     /// name it from `env`: keep the two in step).
     pub(crate) fn uniq(&self) -> String {

@@ -33,6 +33,7 @@ mod dead;
 mod event_lines;
 mod events;
 mod fetch;
+mod flow;
 mod inspect;
 mod lease;
 mod lookup;

@@ -34,6 +34,8 @@ pub(super) struct Prepared {
     pub(super) priority: u8,
     pub(super) due: Option<u64>,
     pub(super) blob: String,
+    /// Its line in the queue's `gate` hash, if it has limits (see `flow.rs`).
+    pub(super) gate: Option<String>,
 }
 
 /// A publish written from its caller's task; when it ends (or its future is dropped), the
@@ -150,6 +152,7 @@ impl Inner {
                     priority: env.priority,
                     due: env.eta.filter(|eta| *eta > now).map(Timestamp::as_millis),
                     blob: codec::encode_message(&env),
+                    gate: env.gate.as_ref().map(super::flow::gate_line),
                 });
             }
         }
@@ -229,6 +232,16 @@ impl Inner {
                     hset.arg(item.id).arg(&item.blob);
                 }
                 pipe.add_command(hset).ignore();
+            }
+            // flow: the limits of gated messages, beside them.
+            if items.iter().any(|i| i.gate.is_some()) {
+                let h = pipe.cmd("HSET").arg(k.gate());
+                for item in items {
+                    if let Some(line) = &item.gate {
+                        h.arg(item.id).arg(line);
+                    }
+                }
+                h.ignore();
             }
             let counted: Vec<&&Prepared> = items.iter().filter(|i| i.attempt > 0).collect();
             if !counted.is_empty() {

@@ -20,5 +20,7 @@ redis.call('RPUSH', KEYS[6], 'R|' .. ARGV[6] .. '|' .. id .. '|' .. raw)
 finish(id, ARGV[4], ARGV[5], ARGV[3], chan, nil, nil, w or nil)
 -- unique: release its unique key
 unique_release(KEYS[1], { id })
+-- flow: its concurrency permit goes to the next waiter
+gate_release(string.sub(KEYS[1], 1, -4), { id }, true)
 flush(KEYS[7], KEYS[8])
 return 1

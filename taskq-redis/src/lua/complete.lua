@@ -44,6 +44,8 @@ if #done > 0 then
   end
   -- unique: release the finished tasks' unique keys
   unique_release(KEYS[1], done)
+  -- flow: their concurrency permits go to the next waiters
+  gate_release(string.sub(KEYS[1], 1, -4), done, true)
   flush(KEYS[6], KEYS[7])
 end
 return ok

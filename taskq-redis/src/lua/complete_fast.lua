@@ -16,8 +16,10 @@ local g = tonumber(ARGV[3])
 local c = tonumber(ARGV[4])
 local first, last = 6, 5 + n
 -- unique: a queue holding unique keys goes to `complete`, which releases them (the same one
--- EXISTS as before for every other queue).
-if redis.call('EXISTS', KEYS[3], KEYS[4], KEYS[5], unique_hash(KEYS[1])) > 0 then return -1 end
+-- EXISTS as before for every other queue). flow: so does a queue with gated messages, whose
+-- permits `complete` releases.
+if redis.call('EXISTS', KEYS[3], KEYS[4], KEYS[5], unique_hash(KEYS[1]),
+  string.sub(KEYS[1], 1, -4) .. 'gate') > 0 then return -1 end
 -- The attempt hash only holds deliveries that ended unfinished: while nothing failed it does
 -- not exist, and every lease of a first attempt is current if the lease itself is.
 local counted = ARGV[5] ~= '0' or redis.call('EXISTS', KEYS[8]) == 1

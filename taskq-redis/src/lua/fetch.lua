@@ -67,6 +67,8 @@ local function timers()
     if #expired > 0 then
       redis.call('ZREM', k(q, 2), unpack(expired))
       for _, id in ipairs(expired) do redis.call('HINCRBY', k(q, 18), id, 1) end
+      -- flow: a dead worker's permits come back with its leases
+      gate_release(string.sub(k(q, 1), 1, -4), expired, false)
       push_ids(q, expired, true)
     end
     local due = redis.call('ZRANGEBYSCORE', k(q, 3), '-inf', now, 'LIMIT', 0, 1000)
@@ -170,6 +172,74 @@ pop()
 if total == 0 and not check then
   timers()
   pop()
+end
+
+-- flow: rate and concurrency limits, decided before anything is leased. A popped id with a
+-- line in its queue's `gate` hash (see backend/flow.rs) over its concurrency waits in its
+-- key's `cwait` list; over its rate it goes to the delayed set, due when its key's slot frees
+-- (GCRA on the server's clock); either way it holds no lease and uses no attempt. The pop
+-- then goes on for the slots left, a few rounds at most. Queues without gates pay one EXISTS.
+local gate_now_us = nil
+local gated_upto = {}
+local function gate(q)
+  local ids = popped[q]
+  local from = (gated_upto[q] or 0) + 1
+  if not ids or #ids < from then return 0 end
+  local base = string.sub(k(q, 1), 1, -4)
+  local gk = base .. 'gate'
+  if redis.call('EXISTS', gk) == 0 then
+    gated_upto[q] = #ids
+    return 0
+  end
+  local lines = redis.call('HMGET', gk, unpack(ids, from))
+  if not gate_now_us then
+    local t = redis.call('TIME')
+    gate_now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  end
+  local keep = {}
+  for i = 1, from - 1 do keep[i] = ids[i] end
+  local denied = 0
+  for j, line in ipairs(lines) do
+    local id = ids[from + j - 1]
+    local go = true
+    if line then
+      local rkey, iv, ckey, most = gate_fields(line)
+      if ckey ~= '' and redis.call('SCARD', base .. 'conc:' .. ckey) >= most then
+        redis.call('RPUSH', base .. 'cwait:' .. ckey, id)
+        go = false
+      end
+      if go and rkey ~= '' and iv > 0 then
+        local key = base .. 'rate:' .. rkey
+        local tat = tonumber(redis.call('GET', key) or '0') or 0
+        if tat < gate_now_us then tat = gate_now_us end
+        if tat > gate_now_us then
+          redis.call('ZADD', k(q, 3), now + math.ceil((tat - gate_now_us) / 1000), id)
+          go = false
+        else
+          redis.call('SET', key, string.format('%.0f', tat + iv), 'PX', math.ceil(iv / 1000) + 1000)
+        end
+      end
+      if go and ckey ~= '' then redis.call('SADD', base .. 'conc:' .. ckey, id) end
+    end
+    if go then keep[#keep + 1] = id else denied = denied + 1 end
+  end
+  popped[q] = keep
+  gated_upto[q] = #keep
+  return denied
+end
+local function gate_all()
+  local denied = 0
+  for q = 1, nq do denied = denied + gate(q) end
+  total = total - denied
+  return denied
+end
+if total > 0 and gate_all() > 0 then
+  for _ = 1, 3 do
+    if total >= max then break end
+    local before = total
+    pop()
+    if total == before or gate_all() == 0 then break end
+  end
 end
 
 -- Lease what was popped. Every id crossing between Lua and Redis costs more than the command

@@ -117,6 +117,42 @@ local function unique_release(env_key, ids)
   redis.call('HDEL', uq, unpack(ids))
 end
 
+-- flow: rate and concurrency limits (see backend/flow.rs). `base` is the queue's key prefix
+-- (its `env` key without `env`); a gated message has a line in `<base>gate`:
+-- "<rate key>\31<interval us>\31<concurrency key>\31<max>".
+local function gate_fields(line)
+  local f = {}
+  for part in string.gmatch(line .. '\31', '([^\31]*)\31') do f[#f + 1] = part end
+  return f[1] or '', tonumber(f[2]) or 0, f[3] or '', tonumber(f[4]) or 0
+end
+
+-- Ids stop being leased: each permit they hold goes to the next waiter of its key whose
+-- message still exists (back at the head of its priority, idle workers woken). `ended`: the
+-- tasks are gone for good, so their lines go too.
+local function gate_release(base, ids, ended)
+  local gk = base .. 'gate'
+  if #ids == 0 or redis.call('EXISTS', gk) == 0 then return end
+  local lines = redis.call('HMGET', gk, unpack(ids))
+  for i, line in ipairs(lines) do
+    if line then
+      local _, _, ck = gate_fields(line)
+      if ck ~= '' and redis.call('SREM', base .. 'conc:' .. ck, ids[i]) == 1 then
+        while true do
+          local w = redis.call('LPOP', base .. 'cwait:' .. ck)
+          if not w then break end
+          local p = parse(redis.call('HGET', base .. 'env', w))
+          if p then
+            redis.call('LPUSH', base .. 'r' .. p, w)
+            wake(base .. 'wake')
+            break
+          end
+        end
+      end
+    end
+  end
+  if ended then redis.call('HDEL', gk, unpack(ids)) end
+end
+
 -- The attempt `id` is on (a number), if it is leased and that is `attempt` (a string).
 local function fenced(attempt_key, lease_key, id, attempt)
   local a = tonumber(redis.call('HGET', attempt_key, id) or '0') + 1

@@ -65,5 +65,7 @@ end
 -- unique: release the purged tasks' unique keys (an id left alone because it is leased is not
 -- among them)
 unique_release(KEYS[1], purged)
+-- flow: their gate lines go (a purged task held no permit)
+gate_release(string.sub(KEYS[1], 1, -4), purged, true)
 flush(KEYS[17], KEYS[18])
 return { #ids, n }

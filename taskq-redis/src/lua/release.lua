@@ -4,6 +4,7 @@
 -- KEYS: env, lease, cancel, wake, attempt, r0 .. r9
 -- ARGV, 2 per item: id, attempt
 local n = 0
+local released = {}
 for i = 1, #ARGV, 2 do
   local id = ARGV[i]
   local a = fenced(KEYS[5], KEYS[2], id, ARGV[i + 1])
@@ -13,7 +14,10 @@ for i = 1, #ARGV, 2 do
     redis.call('LPUSH', KEYS[6 + p], id)
     redis.call('SREM', KEYS[3], id)
     n = n + 1
+    released[n] = id
   end
 end
+-- flow: their concurrency permits go to the next waiters
+gate_release(string.sub(KEYS[1], 1, -4), released, false)
 if n > 0 then wake(KEYS[4]) end
 return n

@@ -79,6 +79,8 @@ mod schedules;
 use schedules::*;
 mod unique;
 use unique::*;
+mod flow;
+use flow::*;
 
 macro_rules! checks {
     ($($name:ident),* $(,)?) => {
@@ -129,6 +131,10 @@ checks!(
     schedule_overlap_skips_or_buffers,
     paused_schedule_records_skips,
     unique_key_held_until_the_task_ends,
+    rate_limit_spaces_starts_without_using_attempts,
+    rate_limit_keys_are_separate,
+    concurrency_limit_caps_leases_until_one_ends,
+    concurrency_permit_returns_with_an_expired_lease,
     unique_key_released_by_every_end,
     unique_key_ttl_is_a_safety_net,
     unique_key_concurrent_enqueues_make_one_task,

@@ -1,0 +1,191 @@
+//! Conformance checks of rate and concurrency limits ([`crate::flow`]): decided in the fetch,
+//! a limited task holds no lease and uses no attempt, and a permit comes back when its holder
+//! ends or its lease expires.
+
+use std::time::{Duration, Instant};
+
+use super::{env, fetch, success, CheckResult, NOW, SHORT, TTL};
+use crate::backend::{Backend, FetchRequest};
+use crate::flow::{ConcurrencyGate, Gate, RateGate};
+use crate::message::Envelope;
+
+fn rated(q: &str, n: u32, key: &str, interval: Duration) -> Envelope {
+    let mut e = env(q, n);
+    e.gate = Some(Gate {
+        rate: Some(RateGate {
+            key: key.to_owned(),
+            interval_us: u64::try_from(interval.as_micros()).unwrap_or(u64::MAX),
+        }),
+        concurrency: None,
+    });
+    e
+}
+
+fn capped(q: &str, n: u32, key: &str, max: u32) -> Envelope {
+    let mut e = env(q, n);
+    e.gate = Some(Gate {
+        rate: None,
+        concurrency: Some(ConcurrencyGate {
+            key: key.to_owned(),
+            max,
+        }),
+    });
+    e
+}
+
+async fn publish(b: &dyn Backend, envs: Vec<Envelope>) -> CheckResult {
+    b.publish(envs)
+        .await
+        .map_err(|e| format!("publish failed: {e}"))
+}
+
+/// One task per interval: the others wait (in the delayed set) and start when their slot
+/// comes, on their first attempt.
+pub(super) async fn rate_limit_spaces_starts_without_using_attempts(
+    b: &dyn Backend,
+    q: &str,
+) -> CheckResult {
+    let interval = Duration::from_millis(300);
+    publish(b, (0..3).map(|n| rated(q, n, "r", interval)).collect()).await?;
+    let first = fetch(b, q, 10, SHORT).await?;
+    ensure!(
+        first.len() == 1,
+        "a rate of one per 300 ms let {} start at once",
+        first.len()
+    );
+    let started = Instant::now();
+    let again = fetch(b, q, 10, NOW).await?;
+    ensure!(
+        again.is_empty(),
+        "a second task started within the interval"
+    );
+    let second = fetch(b, q, 10, SHORT).await?;
+    let waited = started.elapsed();
+    ensure!(
+        second.len() == 1,
+        "after the interval, {} started (want 1)",
+        second.len()
+    );
+    ensure!(
+        waited >= Duration::from_millis(200),
+        "the second task started {waited:?} after the first, within its 300 ms interval"
+    );
+    let d = &second[0];
+    ensure!(
+        d.envelope.attempt == 1,
+        "a task held back by its rate used attempts: it starts on attempt {}",
+        d.envelope.attempt
+    );
+    let third = fetch(b, q, 10, SHORT).await?;
+    ensure!(third.len() == 1, "the third task did not start in its slot");
+    let done: Vec<_> = [&first[0], d, &third[0]]
+        .into_iter()
+        .map(|d| success(d, 0, TTL))
+        .collect();
+    b.complete(&done)
+        .await
+        .map_err(|e| format!("complete failed: {e}"))?;
+    Ok(())
+}
+
+/// Rate keys are separate: one task of each key starts at once.
+pub(super) async fn rate_limit_keys_are_separate(b: &dyn Backend, q: &str) -> CheckResult {
+    let long = Duration::from_secs(30);
+    publish(
+        b,
+        vec![
+            rated(q, 0, "a", long),
+            rated(q, 1, "b", long),
+            rated(q, 2, "a", long),
+        ],
+    )
+    .await?;
+    let got = fetch(b, q, 10, SHORT).await?;
+    ensure!(
+        got.len() == 2,
+        "keys a and b: {} started, want one of each",
+        got.len()
+    );
+    let done: Vec<_> = got.iter().map(|d| success(d, 0, TTL)).collect();
+    b.complete(&done)
+        .await
+        .map_err(|e| format!("complete failed: {e}"))?;
+    Ok(())
+}
+
+/// At most `max` leased per key; the others wait without a lease, and one goes when a holder
+/// ends.
+pub(super) async fn concurrency_limit_caps_leases_until_one_ends(
+    b: &dyn Backend,
+    q: &str,
+) -> CheckResult {
+    publish(b, (0..3).map(|n| capped(q, n, "c", 2)).collect()).await?;
+    let running = fetch(b, q, 10, SHORT).await?;
+    ensure!(running.len() == 2, "a limit of 2 leased {}", running.len());
+    let more = fetch(b, q, 10, NOW).await?;
+    ensure!(
+        more.is_empty(),
+        "a third task was leased past the limit of 2"
+    );
+    b.complete(&[success(&running[0], 0, TTL)])
+        .await
+        .map_err(|e| format!("complete failed: {e}"))?;
+    let next = fetch(b, q, 10, SHORT).await?;
+    ensure!(
+        next.len() == 1,
+        "after one ended, {} started (want 1)",
+        next.len()
+    );
+    ensure!(
+        next[0].envelope.attempt == 1,
+        "the waiting task used attempts: it starts on attempt {}",
+        next[0].envelope.attempt
+    );
+    let stats = b
+        .complete(&[success(&running[1], 0, TTL), success(&next[0], 0, TTL)])
+        .await
+        .map_err(|e| format!("complete failed: {e}"))?;
+    ensure!(stats.iter().all(|ok| *ok), "completions refused: {stats:?}");
+    Ok(())
+}
+
+/// A holder whose lease expires (its worker died) gives its permit back.
+pub(super) async fn concurrency_permit_returns_with_an_expired_lease(
+    b: &dyn Backend,
+    q: &str,
+) -> CheckResult {
+    publish(b, (0..2).map(|n| capped(q, n, "x", 1)).collect()).await?;
+    let queues = [q.to_owned()];
+    let short = FetchRequest {
+        queues: &queues,
+        max: 10,
+        lease: Duration::from_millis(300),
+        wait: SHORT,
+    };
+    let first = b
+        .fetch(short)
+        .await
+        .map_err(|e| format!("fetch failed: {e}"))?;
+    ensure!(first.len() == 1, "a limit of 1 leased {}", first.len());
+    // Never completed: after 300 ms the lease is over and the permit must come back.
+    let next = fetch(b, q, 10, SHORT).await?;
+    ensure!(
+        next.len() == 1,
+        "after the holder's lease expired, {} started (want 1)",
+        next.len()
+    );
+    let none = fetch(b, q, 10, NOW).await?;
+    ensure!(none.is_empty(), "two leased at once under a limit of 1");
+    b.complete(&[success(&next[0], 0, TTL)])
+        .await
+        .map_err(|e| format!("complete failed: {e}"))?;
+    let last = fetch(b, q, 10, SHORT).await?;
+    ensure!(
+        last.len() == 1,
+        "the last task did not start after the others ended"
+    );
+    b.complete(&[success(&last[0], 0, TTL)])
+        .await
+        .map_err(|e| format!("complete failed: {e}"))?;
+    Ok(())
+}

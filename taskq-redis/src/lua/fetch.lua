@@ -212,11 +212,15 @@ local function gate(q)
         local key = base .. 'rate:' .. rkey
         local tat = tonumber(redis.call('GET', key) or '0') or 0
         if tat < gate_now_us then tat = gate_now_us end
-        if tat > gate_now_us then
-          redis.call('ZADD', k(q, 3), now + math.ceil((tat - gate_now_us) / 1000), id)
+        -- Tolerance: up to 50 ms of slots may start together (none for rates under 20/s),
+        -- so a slot is not lost to a worker that promotes its deferred tasks a little late.
+        local tau = math.floor(50000 / iv) * iv
+        if tat > gate_now_us + tau then
+          redis.call('ZADD', k(q, 3), now + math.ceil((tat - tau - gate_now_us) / 1000), id)
           go = false
         else
-          redis.call('SET', key, string.format('%.0f', tat + iv), 'PX', math.ceil(iv / 1000) + 1000)
+          redis.call('SET', key, string.format('%.0f', tat + iv), 'PX',
+            math.ceil((tat + iv - gate_now_us) / 1000) + 1000)
         end
       end
       if go and ckey ~= '' then redis.call('SADD', base .. 'conc:' .. ckey, id) end

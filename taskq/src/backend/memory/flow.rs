@@ -61,8 +61,9 @@ impl Flow {
         if let Some(rate) = &gate.rate {
             let key = (queue.to_owned(), rate.key.clone());
             let tat = self.tat.get(&key).copied().unwrap_or(now).max(now);
-            if tat > now {
-                return Admission::Later(tat);
+            let tau = burst_tolerance(rate.interval_us);
+            if tat > now + tau {
+                return Admission::Later(tat - tau);
             }
             self.tat
                 .insert(key, tat + Duration::from_micros(rate.interval_us));
@@ -114,4 +115,12 @@ impl Flow {
             self.tat.retain(|_, tat| *tat > now);
         }
     }
+}
+
+/// How far ahead of its slot a rated task may start: 50 ms worth of whole slots (none for
+/// rates under 20/s), as on Redis, so a slot is not lost when deferred tasks come back a
+/// little late.
+fn burst_tolerance(interval_us: u64) -> Duration {
+    let interval = interval_us.max(1);
+    Duration::from_micros(50_000 / interval * interval)
 }

@@ -201,3 +201,25 @@ fn bad_input_is_a_typed_error() {
         Err(ScheduleError::BadInterval { .. })
     ));
 }
+
+#[test]
+fn seconds_across_both_transitions() {
+    for dst in [Dst::Vixie, Dst::Literal] {
+        let t = ticks("*/20 * * * * *", "America/New_York", dst);
+        assert_eq!(
+            next(&t, "2026-11-01T05:59:20Z", 3),
+            [
+                "2026-11-01T05:59:40Z", // 01:59:40 EDT
+                "2026-11-01T06:00:00Z", // 01:00:00 EST, the second pass
+                "2026-11-01T06:00:20Z",
+            ],
+            "{dst:?}"
+        );
+        let t = ticks("*/20 * * * * *", "Europe/Berlin", dst);
+        assert_eq!(
+            next(&t, "2026-03-29T00:59:20Z", 2),
+            ["2026-03-29T00:59:40Z", "2026-03-29T01:00:00Z"], // 01:59:40 CET, 03:00:00 CEST
+            "{dst:?}"
+        );
+    }
+}

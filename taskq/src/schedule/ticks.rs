@@ -217,14 +217,18 @@ fn cron_next(
                 .is_none_or(|tr| tr.timestamp() > upto)
         })
     };
-    if let Some(&best) = found.iter().find(|t| **t > after_j) {
+    let first_best = found.iter().copied().find(|t| *t > after_j);
+    if let Some(best) = first_best {
         if best.checked_add(MARGIN).ok().is_some_and(quiet) {
             return from_jiff(best);
         }
     }
-    // Near a transition: resolve every match from a margin before `after` (a fold's second
-    // pass has wall times earlier than `after`'s) until a margin past the best found.
-    let mut dt = tz.to_datetime(after_j.checked_sub(MARGIN).ok()?);
+    // Near a transition: resolve every match from `shift` before `after` (a fold's second
+    // pass has wall times earlier than `after`'s) until `shift` past the best found, where
+    // `shift` is the largest offset change nearby.
+    let upto = first_best.unwrap_or(after_j).checked_add(MARGIN).ok()?;
+    let shift = shift_near(tz, after_j.checked_sub(MARGIN).ok()?, upto);
+    let mut dt = tz.to_datetime(after_j.checked_sub(shift).ok()?);
     let mut best: Option<jiff::Timestamp> = None;
     let mut best_civil: Option<DateTime> = None;
     for _ in 0..MAX_SCAN {
@@ -232,7 +236,7 @@ fn cron_next(
             break;
         };
         if let Some(bc) = best_civil {
-            if next > bc.checked_add(MARGIN).ok()? {
+            if next > bc.checked_add(shift).ok()? {
                 break;
             }
         }
@@ -245,4 +249,22 @@ fn cron_next(
         dt = next;
     }
     best.and_then(from_jiff)
+}
+
+/// The largest offset change of the transitions in `[from, upto]` (at most a few), plus a
+/// second; at most [`MARGIN`].
+fn shift_near(tz: &TimeZone, from: jiff::Timestamp, upto: jiff::Timestamp) -> SignedDuration {
+    let mut largest: i64 = 0;
+    for tr in tz.following(from).take(8) {
+        if tr.timestamp() > upto {
+            break;
+        }
+        let Ok(just_before) = tr.timestamp().checked_sub(SignedDuration::from_nanos(1)) else {
+            continue;
+        };
+        let before = i64::from(tz.to_offset(just_before).seconds());
+        let after = i64::from(tr.offset().seconds());
+        largest = largest.max((after - before).abs());
+    }
+    SignedDuration::from_secs(largest + 1).min(MARGIN)
 }

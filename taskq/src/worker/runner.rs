@@ -581,7 +581,8 @@ async fn finish(
                 .cancelled
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::warn!(id = %env.id, "lease lost; stopped the task without recording anything");
-            hook(shared, env, crate::hooks::HookKind::AfterLeaseLost, None, None).await;
+            let kind = crate::hooks::HookKind::AfterLeaseLost;
+            hook(shared, env, kind, None, None).await;
         }
         Ending::Interrupted(Interrupt::Shutdown) => {
             counters

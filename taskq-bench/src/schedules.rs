@@ -7,6 +7,9 @@
 //! comes from its id (`taskq::schedule::tick_id` of the schedule and the instant), so nothing
 //! is read back from the message. Ticks before the measured window (the first second, when
 //! the scheduler catches up with the latest missed one) are left out.
+//!
+//! Then a rate-limited task (`rate_limit = "500/s"`): 2,500 sent at once to a worker of
+//! concurrency 16, and the rate its starts keep (first to last) against the limit.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -41,28 +44,90 @@ async fn tick(ctx: Context) {
     }
 }
 
+/// The limit of the rate-limited scenario, per second (as in `limited`'s attribute).
+const RATE_LIMIT_PER_S: u64 = 500;
+
+/// When each rate-limited run started, in microseconds since the epoch.
+static LIMITED_STARTS: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+
+/// The rate-limited task: notes when it started.
+#[taskq::task(
+    name = "bench.limited",
+    queue = "bench_limited",
+    rate_limit = "500/s",
+    ignore_result
+)]
+async fn limited(n: u64) -> u64 {
+    if let Ok(mut starts) = LIMITED_STARTS.lock() {
+        starts.push(unix_us());
+    }
+    n
+}
+
 fn line(key: &str, value: impl std::fmt::Display) {
     println!("{key}: {value}");
 }
 
 /// Runs the tick-to-start scenario.
 pub async fn run(options: &Options) -> Result<(), BoxError> {
-    ticks(
-        options.redis_url.clone(),
-        options.schedule_every_ms,
-        options.schedule_seconds,
-    )
-    .await
-}
-
-async fn ticks(redis_url: Option<String>, step: u64, seconds: f64) -> Result<(), BoxError> {
-    let (url, _server) = match redis_url {
+    let (url, _server) = match options.redis_url.clone() {
         Some(url) => (url, None),
         None => {
             let server = RedisServer::start();
             (server.url(), Some(server))
         }
     };
+    ticks(
+        url.clone(),
+        options.schedule_every_ms,
+        options.schedule_seconds,
+    )
+    .await?;
+    rate_limited(url).await
+}
+
+/// Sends 2,500 tasks limited to 500/s at once and measures the rate their starts keep.
+async fn rate_limited(url: String) -> Result<(), BoxError> {
+    let n: u64 = 2_500;
+    let client = Client::connect(&url).await?;
+    let worker = Worker::builder()
+        .client(client.clone())
+        .queues(["bench_limited"])
+        .concurrency(16)
+        .scheduler(false)
+        .spawn()?;
+    client.send_many((0..n).map(limited::new)).await?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let done = LIMITED_STARTS.lock().map(|s| s.len()).unwrap_or(0);
+        if done as u64 >= n || std::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    worker.shutdown().await?;
+    let mut starts = LIMITED_STARTS.lock().map(|s| s.clone()).unwrap_or_default();
+    starts.sort_unstable();
+    if (starts.len() as u64) < n {
+        return Err(format!(
+            "only {} of {n} rate-limited tasks ran in 60 s",
+            starts.len()
+        )
+        .into());
+    }
+    let span_s = (starts[starts.len() - 1] - starts[0]) as f64 / 1e6;
+    let rate = (starts.len() - 1) as f64 / span_s;
+    line("rate_limit_per_s", RATE_LIMIT_PER_S);
+    line("rate_limited_tasks", starts.len());
+    line("rate_limited_tasks_per_s", format!("{rate:.1}"));
+    line(
+        "rate_limited_error_pct",
+        format!("{:+.2}", (rate / RATE_LIMIT_PER_S as f64 - 1.0) * 100.0),
+    );
+    Ok(())
+}
+
+async fn ticks(url: String, step: u64, seconds: f64) -> Result<(), BoxError> {
     let every = Duration::from_millis(step);
     let measured = Duration::from_secs_f64(seconds);
     let client = Client::connect(&url).await?;

@@ -40,8 +40,8 @@ pub enum ScheduleError {
         id: String,
     },
     /// The task's arguments could not be encoded.
-    #[error("the scheduled task cannot be encoded: {0}")]
-    Encode(String),
+    #[error("the scheduled task cannot be encoded")]
+    Encode(#[source] Box<crate::Error>),
     /// `catchup = "all"` needs a window and a cap above zero.
     #[error("bad catch-up policy: {0}")]
     BadCatchup(&'static str),

@@ -46,7 +46,7 @@ impl ScheduleEntry {
     /// Only if the macro's checks missed something: a bad cron or time zone, an encoding
     /// failure.
     pub fn spec(&self) -> Result<ScheduleSpec, ScheduleError> {
-        let template = (self.template)().map_err(|e| ScheduleError::Encode(e.to_string()))?;
+        let template = (self.template)().map_err(|e| ScheduleError::Encode(Box::new(e)))?;
         Schedule::cron(self.cron)?
             .tz(self.tz)?
             .catchup(self.catchup)

@@ -282,7 +282,7 @@ impl Schedule {
         let template = call
             .into()
             .into_envelope()
-            .map_err(|e| ScheduleError::Encode(e.to_string()))?;
+            .map_err(|e| ScheduleError::Encode(Box::new(e)))?;
         self.run_envelope(template)
     }
 

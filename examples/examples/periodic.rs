@@ -53,7 +53,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(first.enqueued(), Enqueued::New);
     assert_eq!(second.enqueued(), Enqueued::Existing);
     assert_eq!(first.id(), second.id());
-    println!("refresh(7) sent twice, enqueued once: {}", first.get().await?);
+    println!(
+        "refresh(7) sent twice, enqueued once: {}",
+        first.get().await?
+    );
 
     let started = std::time::Instant::now();
     let calls = taskq::delay_many((0..3).map(|_| sync_customer::new(42))).await?;

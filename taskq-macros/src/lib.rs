@@ -11,8 +11,8 @@
 //! `syn::Error` at the token to change; the macro never panics.
 
 mod attr;
-mod attr_schedule;
 mod attr_flow;
+mod attr_schedule;
 mod attr_unique;
 mod ctxt;
 mod duration;

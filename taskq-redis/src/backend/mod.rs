@@ -62,8 +62,8 @@ use taskq::backend::{
     Backend, CancelOutcome, Completion, DeadSelection, FetchRequest, LeaseStatus, ListState, Page,
     QueueStats, TaskDetail, TaskSummary, WorkerInfo,
 };
-use taskq::schedule::{ScheduleSpec, StoredSchedule, TickClaim, TickOutcome};
 use taskq::events::{Event, EventCursor, EventRead, StoredEvent};
+use taskq::schedule::{ScheduleSpec, StoredSchedule, TickClaim, TickOutcome};
 use taskq::{
     BackendError, DeadLetter, DeadLetterReason, Delivery, Envelope, Lease, Outcome, Payload,
     TaskFailure, TaskId, TaskRecord,

@@ -463,7 +463,11 @@ pub trait Backend: Send + Sync + 'static {
     ///
     /// The default looks through [`Backend::schedules`].
     async fn schedule(&self, id: &str) -> Result<Option<StoredSchedule>, BackendError> {
-        Ok(self.schedules().await?.into_iter().find(|s| s.spec.id == id))
+        Ok(self
+            .schedules()
+            .await?
+            .into_iter()
+            .find(|s| s.spec.id == id))
     }
 
     /// Deletes a schedule and its state (its sent tasks stay). Returns whether it existed.

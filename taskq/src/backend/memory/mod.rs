@@ -240,7 +240,11 @@ impl State {
             return;
         };
         while let Some(w) = self.flow.next_waiter(&key) {
-            if self.tasks.get(&w).is_some_and(|s| s.status == Status::Ready) {
+            if self
+                .tasks
+                .get(&w)
+                .is_some_and(|s| s.status == Status::Ready)
+            {
                 self.push_ready(w);
                 break;
             }

@@ -38,6 +38,10 @@ const TASK: Keys = Keys {
         ("rate_limit_key", "rate_limit_key = \"customer_id\""),
         ("concurrency", "concurrency = 5"),
         ("concurrency_key", "concurrency_key = \"customer_id\""),
+        (
+            "circuit_breaker",
+            "circuit_breaker(failures = 5, within = \"1m\", cooldown = \"30s\")",
+        ),
         ("cron", "cron = \"0 9 * * MON-FRI\""),
         ("tz", "tz = \"Europe/Berlin\""),
         ("catchup", "catchup = \"skip\""),
@@ -208,6 +212,8 @@ fn split_commas(args: TokenStream) -> Vec<Vec<TokenTree>> {
 enum Value {
     Missing,
     Expr(Expr),
+    /// `key(...)`: only `circuit_breaker` takes one.
+    List(TokenStream),
 }
 
 /// Reads `key` or `key = value`.
@@ -227,6 +233,11 @@ fn parse_arg(cx: &mut Ctxt, keys: &Keys, arg: Vec<TokenTree>) -> Option<(Ident, 
     let eq = match tokens.next() {
         None => return Some((key, Value::Missing)),
         Some(TokenTree::Punct(p)) if p.as_char() == '=' => p,
+        Some(TokenTree::Group(g))
+            if g.delimiter() == Delimiter::Parenthesis && key == "circuit_breaker" =>
+        {
+            return Some((key, Value::List(g.stream())));
+        }
         Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis => {
             cx.error(
                 g.span(),
@@ -276,6 +287,14 @@ fn fill(cx: &mut Ctxt, slots: &mut Slots, position: usize, key: &Ident, value: V
     let name = key.to_string();
     let expr = match value {
         Value::Expr(expr) => Some(expr),
+        Value::List(list) if name == "circuit_breaker" => {
+            crate::attr_flow::breaker(cx, &mut slots.flow, key, list);
+            return;
+        }
+        Value::List(_) => {
+            missing_value(cx, &TASK, key);
+            return;
+        }
         Value::Missing if name == "ignore_result" => None,
         Value::Missing => {
             missing_value(cx, &TASK, key);

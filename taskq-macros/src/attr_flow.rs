@@ -22,6 +22,8 @@ const MAX_CONCURRENCY: u64 = 1_000_000;
 /// The flow-control keys as read.
 #[derive(Default)]
 pub(crate) struct FlowAttr {
+    /// `circuit_breaker(..)`: failures, within (ms), cooldown (ms), probes.
+    breaker: Option<(u32, u64, u64, u32)>,
     /// The emission interval of `rate_limit`, in microseconds.
     rate_interval_us: Option<u64>,
     rate_key: Option<(String, Span)>,
@@ -31,7 +33,7 @@ pub(crate) struct FlowAttr {
 
 /// Whether `key` is one of this file's.
 pub(crate) fn is_flow_key(key: &str) -> bool {
-    KEYS.contains(&key)
+    KEYS.contains(&key) || key == "circuit_breaker"
 }
 
 fn string(cx: &mut Ctxt, key: &Ident, expr: &Expr, example: &str) -> Option<(String, Span)> {
@@ -66,6 +68,10 @@ fn rate_interval(text: &str) -> Option<u64> {
 pub(crate) fn fill(cx: &mut Ctxt, attr: &mut FlowAttr, key: &Ident, expr: &Expr) {
     let twice = |cx: &mut Ctxt| cx.error(key.span(), format!("`{key}` is given twice"));
     match key.to_string().as_str() {
+        "circuit_breaker" => cx.error_spanned(
+            expr,
+            format!("`{key}` takes a list, as in `circuit_breaker(failures = 5, within = \"1m\", cooldown = \"30s\")`"),
+        ),
         "rate_limit" => {
             let Some((text, span)) = string(cx, key, expr, "rate_limit = \"100/s\"") else {
                 return;
@@ -121,6 +127,99 @@ pub(crate) fn fill(cx: &mut Ctxt, attr: &mut FlowAttr, key: &Ident, expr: &Expr)
             }
             attr.concurrency = u32::try_from(n).ok();
         }
+        _ => {}
+    }
+}
+
+/// Reads `circuit_breaker(failures = 5, within = "1m", cooldown = "30s", probes = 1)`
+/// (`probes` optional, default 1), recording mistakes in `cx`.
+pub(crate) fn breaker(cx: &mut Ctxt, attr: &mut FlowAttr, key: &Ident, list: TokenStream) {
+    use syn::parse::Parser;
+    let example = "circuit_breaker(failures = 5, within = \"1m\", cooldown = \"30s\")";
+    let parsed =
+        syn::punctuated::Punctuated::<syn::MetaNameValue, syn::Token![,]>::parse_terminated
+            .parse2(list);
+    let items = match parsed {
+        Ok(items) => items,
+        Err(e) => {
+            cx.error(
+                e.span(),
+                format!("`{key}` takes `name = value` pairs, as in `{example}`"),
+            );
+            return;
+        }
+    };
+    if attr.breaker.is_some() {
+        cx.error(key.span(), format!("`{key}` is given twice"));
+        return;
+    }
+    let (mut failures, mut within, mut cooldown, mut probes) = (None, None, None, 1u32);
+    for item in items {
+        let name = item
+            .path
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let number = |cx: &mut Ctxt| match &item.value {
+            Expr::Lit(ExprLit {
+                lit: Lit::Int(i), ..
+            }) => match i.base10_parse::<u32>() {
+                Ok(n) if n > 0 => Some(n),
+                _ => {
+                    cx.error(
+                        i.span(),
+                        format!("`{name}` must be a whole number above zero"),
+                    );
+                    None
+                }
+            },
+            other => {
+                cx.error_spanned(
+                    other,
+                    format!("`{name}` takes a whole number, as in `{name} = 5`"),
+                );
+                None
+            }
+        };
+        let millis = |cx: &mut Ctxt| match &item.value {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            }) => match crate::duration::parse_millis(&s.value()) {
+                Ok(ms) if ms > 0 => Some(ms),
+                Ok(_) => {
+                    cx.error(s.span(), format!("`{name}` must be longer than zero"));
+                    None
+                }
+                Err(why) => {
+                    cx.error(s.span(), format!("invalid duration for `{name}`: {why}"));
+                    None
+                }
+            },
+            other => {
+                cx.error_spanned(
+                    other,
+                    format!("`{name}` takes a duration string, as in `{name} = \"30s\"`"),
+                );
+                None
+            }
+        };
+        match name.as_str() {
+            "failures" => failures = number(cx),
+            "within" => within = millis(cx),
+            "cooldown" => cooldown = millis(cx),
+            "probes" => probes = number(cx).unwrap_or(1),
+            _ => cx.error_spanned(
+                &item.path,
+                format!("`{key}` has no `{name}`: it takes `failures`, `within`, `cooldown` and `probes`"),
+            ),
+        }
+    }
+    match (failures, within, cooldown) {
+        (Some(f), Some(w), Some(c)) => attr.breaker = Some((f, w, c, probes)),
+        _ if !cx.has_errors() => cx.error(
+            key.span(),
+            format!("`{key}` needs `failures`, `within` and `cooldown`, as in `{example}`"),
+        ),
         _ => {}
     }
 }
@@ -182,6 +281,16 @@ pub(crate) fn fields(attr: &FlowAttr, krate: &syn::Path) -> Vec<TokenStream> {
             quote!(rate_limit: ::core::option::Option::Some(#krate::flow::RateLimit {
                 interval_us: #us,
                 key: #k,
+            })),
+        );
+    }
+    if let Some((failures, within_ms, cooldown_ms, probes)) = attr.breaker {
+        out.push(
+            quote!(circuit_breaker: ::core::option::Option::Some(#krate::flow::BreakerSpec {
+                failures: #failures,
+                within_ms: #within_ms,
+                cooldown_ms: #cooldown_ms,
+                probes: #probes,
             })),
         );
     }

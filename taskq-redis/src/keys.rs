@@ -105,6 +105,15 @@ impl QueueKeys {
     pub(crate) fn gate(&self) -> String {
         self.key("gate")
     }
+    /// Hash: a circuit breaker's state (`until`, `left`; see `backend/flow.rs`; the fetch
+    /// script names it from `env`: keep the two in step).
+    pub(crate) fn breaker(&self, key: &str) -> String {
+        self.key(&format!("brk:{key}"))
+    }
+    /// Sorted set: a circuit breaker's recent failures.
+    pub(crate) fn breaker_failures(&self, key: &str) -> String {
+        self.key(&format!("brkf:{key}"))
+    }
     /// Hash: id → the digest of the unique key it holds (see `backend/unique.rs`; the scripts
     /// name it from `env`: keep the two in step).
     pub(crate) fn uniq(&self) -> String {

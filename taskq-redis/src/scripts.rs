@@ -51,6 +51,8 @@ scripts! {
     PUBLISH_ONCE = "publish_once.lua";
     /// Publish holding a unique key unless a live task holds it (unique tasks).
     PUBLISH_UNIQUE = "publish_unique.lua";
+    /// A circuit breaker's report, forced state or read (flow control).
+    BREAKER = "breaker.lua";
     /// First write wins per slot; all values once complete (chords, fan-in).
     JOIN = "join.lua";
     /// Store an outcome unless there is one (workflows).

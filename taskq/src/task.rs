@@ -49,6 +49,8 @@ pub struct TaskOptions {
     pub rate_limit: Option<crate::flow::RateLimit>,
     /// `#[task(concurrency = 5)]`: a fleet-wide concurrency limit (see [`crate::flow`]).
     pub concurrency: Option<crate::flow::ConcurrencyLimit>,
+    /// `#[task(circuit_breaker(..))]`: a fleet-wide circuit breaker (see [`crate::flow`]).
+    pub circuit_breaker: Option<crate::flow::BreakerSpec>,
 }
 
 impl TaskOptions {
@@ -63,6 +65,7 @@ impl TaskOptions {
         unique_for: None,
         rate_limit: None,
         concurrency: None,
+        circuit_breaker: None,
     };
 }
 
@@ -432,7 +435,13 @@ pub(crate) fn envelope_for<T: Task>(args: Payload, options: CallOptions) -> Enve
         .result_ttl
         .unwrap_or(o.result_ttl)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    env.gate = crate::flow::gate_for(T::NAME, o.rate_limit, o.concurrency, &env.args);
+    env.gate = crate::flow::gate_for(
+        T::NAME,
+        o.rate_limit,
+        o.concurrency,
+        o.circuit_breaker,
+        &env.args,
+    );
     env
 }
 

@@ -15,7 +15,13 @@
 //! `complete`), retry, release, dead letter, bury, and the fetch's reclaim of expired leases
 //! (a SIGKILLed worker's permits come back with its leases).
 
-use taskq::flow::Gate;
+use std::time::Duration;
+
+use taskq::flow::{BreakerSpec, BreakerState, Gate};
+use taskq::{BackendError, Timestamp};
+
+use super::Inner;
+use crate::scripts;
 
 /// The separator of a gate line's fields.
 const SEP: char = '\u{1f}';
@@ -38,7 +44,90 @@ pub(super) fn gate_line(gate: &Gate) -> String {
     } else {
         line.push(SEP);
     }
+    // flow: the breaker's key and probes (fields 5 and 6; older lines have four fields).
+    if let Some(b) = &gate.breaker {
+        line.push(SEP);
+        line.push_str(&b.key);
+        line.push(SEP);
+        line.push_str(&b.spec.probes.to_string());
+    }
     line
+}
+
+/// A breaker script's answer as a state.
+fn state_of(reply: &[i64]) -> BreakerState {
+    match reply {
+        [1, until, ..] => BreakerState::Open {
+            until: u64::try_from(*until).unwrap_or(0),
+        },
+        [2, left, ..] => BreakerState::HalfOpen {
+            // -1: the cooldown is over and no probe has been counted yet.
+            probes_left: u32::try_from(*left).unwrap_or(u32::MAX),
+        },
+        _ => BreakerState::Closed,
+    }
+}
+
+impl Inner {
+    async fn breaker(
+        &self,
+        queue: &str,
+        key: &str,
+        args: &[String],
+    ) -> Result<BreakerState, BackendError> {
+        let k = self.keys(queue);
+        let mut inv = scripts::BREAKER.prepare_invoke();
+        inv.key(k.breaker(key)).key(k.breaker_failures(key));
+        for a in args {
+            inv.arg(a);
+        }
+        let reply: Vec<i64> = self.eval(&inv).await?;
+        Ok(state_of(&reply))
+    }
+
+    pub(super) async fn breaker_report(
+        &self,
+        queue: &str,
+        key: &str,
+        spec: &BreakerSpec,
+        success: bool,
+    ) -> Result<BreakerState, BackendError> {
+        let now = Timestamp::now().as_millis();
+        let member = format!("{now}:{}", uuid::Uuid::new_v4().simple());
+        let args = [
+            "report".to_owned(),
+            now.to_string(),
+            if success { "1" } else { "0" }.to_owned(),
+            spec.failures.to_string(),
+            spec.within_ms.to_string(),
+            spec.cooldown_ms.to_string(),
+            member,
+        ];
+        self.breaker(queue, key, &args).await
+    }
+
+    pub(super) async fn set_breaker(
+        &self,
+        queue: &str,
+        key: &str,
+        open_for: Option<Duration>,
+    ) -> Result<(), BackendError> {
+        let now = Timestamp::now().as_millis().to_string();
+        let args = match open_for {
+            Some(d) => vec!["open".to_owned(), now, d.as_millis().to_string()],
+            None => vec!["close".to_owned(), now],
+        };
+        self.breaker(queue, key, &args).await.map(|_| ())
+    }
+
+    pub(super) async fn breaker_state(
+        &self,
+        queue: &str,
+        key: &str,
+    ) -> Result<BreakerState, BackendError> {
+        let now = Timestamp::now().as_millis().to_string();
+        self.breaker(queue, key, &["read".to_owned(), now]).await
+    }
 }
 
 #[cfg(test)]
@@ -57,6 +146,7 @@ mod tests {
                 key: "t:ab".into(),
                 max: 5,
             }),
+            breaker: None,
         };
         assert_eq!(gate_line(&both), "t\u{1f}10000\u{1f}t:ab\u{1f}5");
         let rate = Gate {

@@ -287,6 +287,33 @@ impl Backend for RedisBackend {
         self.inner.publish_once(batch, ttl).await
     }
 
+    async fn breaker_report(
+        &self,
+        queue: &str,
+        key: &str,
+        spec: &taskq::flow::BreakerSpec,
+        success: bool,
+    ) -> Result<taskq::flow::BreakerState, BackendError> {
+        self.inner.breaker_report(queue, key, spec, success).await
+    }
+
+    async fn set_breaker(
+        &self,
+        queue: &str,
+        key: &str,
+        open_for: Option<Duration>,
+    ) -> Result<(), BackendError> {
+        self.inner.set_breaker(queue, key, open_for).await
+    }
+
+    async fn breaker_state(
+        &self,
+        queue: &str,
+        key: &str,
+    ) -> Result<taskq::flow::BreakerState, BackendError> {
+        self.inner.breaker_state(queue, key).await
+    }
+
     async fn publish_unique(
         &self,
         env: Envelope,

@@ -203,8 +203,33 @@ local function gate(q)
     local id = ids[from + j - 1]
     local go = true
     if line then
-      local rkey, iv, ckey, most = gate_fields(line)
-      if ckey ~= '' and redis.call('SCARD', base .. 'conc:' .. ckey) >= most then
+      local rkey, iv, ckey, most, bkey, probes = gate_fields(line)
+      -- flow: an open circuit breaker starts nothing of its task (looked at again within a
+      -- second, so one closed by hand lets them go soon); half-open, `probes` may start, the
+      -- count taken only once the task passes its other limits. Probes that never reported
+      -- for a minute (their worker died) are given again.
+      local probe = nil
+      if bkey ~= '' then
+        local bs = base .. 'brk:' .. bkey
+        local st = redis.call('HMGET', bs, 'until', 'left', 'at')
+        local untl = tonumber(st[1])
+        if untl then
+          if now < untl then
+            redis.call('ZADD', k(q, 3), now + math.min(untl - now, 1000), id)
+            go = false
+          else
+            local left = tonumber(st[2]) or probes
+            if left <= 0 and now - (tonumber(st[3]) or 0) > 60000 then left = probes end
+            if left <= 0 then
+              redis.call('ZADD', k(q, 3), now + 1000, id)
+              go = false
+            else
+              probe = { bs, left - 1 }
+            end
+          end
+        end
+      end
+      if go and ckey ~= '' and redis.call('SCARD', base .. 'conc:' .. ckey) >= most then
         redis.call('RPUSH', base .. 'cwait:' .. ckey, id)
         go = false
       end
@@ -224,6 +249,7 @@ local function gate(q)
         end
       end
       if go and ckey ~= '' then redis.call('SADD', base .. 'conc:' .. ckey, id) end
+      if go and probe then redis.call('HSET', probe[1], 'left', probe[2], 'at', now) end
     end
     if go then keep[#keep + 1] = id else denied = denied + 1 end
   end

@@ -123,7 +123,8 @@ end
 local function gate_fields(line)
   local f = {}
   for part in string.gmatch(line .. '\31', '([^\31]*)\31') do f[#f + 1] = part end
-  return f[1] or '', tonumber(f[2]) or 0, f[3] or '', tonumber(f[4]) or 0
+  return f[1] or '', tonumber(f[2]) or 0, f[3] or '', tonumber(f[4]) or 0, f[5] or '',
+    tonumber(f[6]) or 1
 end
 
 -- Ids stop being leased: each permit they hold goes to the next waiter of its key whose

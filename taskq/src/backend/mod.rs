@@ -301,6 +301,50 @@ pub trait Backend: Send + Sync + 'static {
         })
     }
 
+    // --- circuit breakers (see crate::flow) -------------------------------------------------
+
+    /// Records how an attempt of a task with a circuit breaker ended (`success`), under the
+    /// breaker `key` of `queue`, and returns the breaker's state after it: enough failures
+    /// within the window open it; a half-open breaker closes on a success and opens again on a
+    /// failure. The fetch then starts no task of an open breaker until its cooldown ends.
+    ///
+    /// The default answers [`BackendError::Unsupported`].
+    async fn breaker_report(
+        &self,
+        queue: &str,
+        key: &str,
+        spec: &crate::flow::BreakerSpec,
+        success: bool,
+    ) -> Result<crate::flow::BreakerState, BackendError> {
+        let _ = (queue, key, spec, success);
+        Err(self.unsupported("circuit breakers"))
+    }
+
+    /// Forces a breaker open for `open_for`, or closed (`None`), fleet-wide.
+    ///
+    /// The default answers [`BackendError::Unsupported`].
+    async fn set_breaker(
+        &self,
+        queue: &str,
+        key: &str,
+        open_for: Option<Duration>,
+    ) -> Result<(), BackendError> {
+        let _ = (queue, key, open_for);
+        Err(self.unsupported("circuit breakers"))
+    }
+
+    /// A breaker's state (closed when it never opened).
+    ///
+    /// The default answers [`BackendError::Unsupported`].
+    async fn breaker_state(
+        &self,
+        queue: &str,
+        key: &str,
+    ) -> Result<crate::flow::BreakerState, BackendError> {
+        let _ = (queue, key);
+        Err(self.unsupported("circuit breakers"))
+    }
+
     // --- unique tasks -----------------------------------------------------------------------
 
     /// Publishes `env` holding the unique key `key` of its queue, unless a live task of that

@@ -17,6 +17,7 @@ fn rated(q: &str, n: u32, key: &str, interval: Duration) -> Envelope {
             interval_us: u64::try_from(interval.as_micros()).unwrap_or(u64::MAX),
         }),
         concurrency: None,
+        breaker: None,
     });
     e
 }
@@ -29,6 +30,7 @@ fn capped(q: &str, n: u32, key: &str, max: u32) -> Envelope {
             key: key.to_owned(),
             max,
         }),
+        breaker: None,
     });
     e
 }
@@ -185,6 +187,134 @@ pub(super) async fn concurrency_permit_returns_with_an_expired_lease(
         "the last task did not start after the others ended"
     );
     b.complete(&[success(&last[0], 0, TTL)])
+        .await
+        .map_err(|e| format!("complete failed: {e}"))?;
+    Ok(())
+}
+
+fn breakered(q: &str, n: u32, spec: crate::flow::BreakerSpec) -> Envelope {
+    let mut e = env(q, n);
+    e.gate = Some(Gate {
+        rate: None,
+        concurrency: None,
+        breaker: Some(crate::flow::BreakerGate {
+            key: "brk".to_owned(),
+            spec,
+        }),
+    });
+    e
+}
+
+/// Enough failures open a breaker fleet-wide: nothing of its task starts (no attempt used)
+/// until the cooldown; then one probe, whose success closes it; it can be forced either way.
+pub(super) async fn circuit_breaker_opens_probes_and_closes(
+    b: &dyn Backend,
+    q: &str,
+) -> CheckResult {
+    use crate::flow::{BreakerSpec, BreakerState};
+    let spec = BreakerSpec {
+        failures: 2,
+        within_ms: 60_000,
+        cooldown_ms: 400,
+        probes: 1,
+    };
+    let report = |ok: bool| b.breaker_report(q, "brk", &spec, ok);
+    let first = report(false)
+        .await
+        .map_err(|e| format!("breaker_report failed: {e}"))?;
+    ensure!(
+        first == BreakerState::Closed,
+        "one failure of two opened it: {first:?}"
+    );
+    let second = report(false)
+        .await
+        .map_err(|e| format!("breaker_report failed: {e}"))?;
+    ensure!(
+        matches!(second, BreakerState::Open { .. }),
+        "two failures within the window left it {second:?}"
+    );
+    publish(b, (0..3).map(|n| breakered(q, n, spec)).collect()).await?;
+    let blocked = fetch(b, q, 10, NOW).await?;
+    ensure!(
+        blocked.is_empty(),
+        "{} started under an open breaker",
+        blocked.len()
+    );
+    // After the 400 ms cooldown: one probe.
+    let probe = fetch(b, q, 10, SHORT).await?;
+    ensure!(
+        probe.len() == 1,
+        "half-open with one probe, {} started",
+        probe.len()
+    );
+    ensure!(
+        probe[0].envelope.attempt == 1,
+        "the probe used attempts while the breaker was open: attempt {}",
+        probe[0].envelope.attempt
+    );
+    let more = fetch(b, q, 10, NOW).await?;
+    ensure!(
+        more.is_empty(),
+        "a second task started while the probe runs"
+    );
+    let closed = report(true)
+        .await
+        .map_err(|e| format!("breaker_report failed: {e}"))?;
+    ensure!(
+        closed == BreakerState::Closed,
+        "the probe's success left it {closed:?}"
+    );
+    let mut rest = Vec::new();
+    let until = Instant::now() + Duration::from_secs(4);
+    while rest.len() < 2 && Instant::now() < until {
+        rest.extend(fetch(b, q, 10, Duration::from_millis(500)).await?);
+    }
+    ensure!(
+        rest.len() == 2,
+        "after it closed, {} of 2 started",
+        rest.len()
+    );
+    let mut done: Vec<_> = rest.iter().map(|d| success(d, 0, TTL)).collect();
+    done.push(success(&probe[0], 0, TTL));
+    b.complete(&done)
+        .await
+        .map_err(|e| format!("complete failed: {e}"))?;
+
+    b.set_breaker(q, "brk", Some(Duration::from_secs(60)))
+        .await
+        .map_err(|e| format!("set_breaker failed: {e}"))?;
+    let forced = b
+        .breaker_state(q, "brk")
+        .await
+        .map_err(|e| format!("breaker_state failed: {e}"))?;
+    ensure!(
+        matches!(forced, BreakerState::Open { .. }),
+        "forced open, it is {forced:?}"
+    );
+    publish(b, vec![breakered(q, 9, spec)]).await?;
+    let none = fetch(b, q, 10, NOW).await?;
+    ensure!(
+        none.is_empty(),
+        "a task started under a breaker forced open"
+    );
+    b.set_breaker(q, "brk", None)
+        .await
+        .map_err(|e| format!("set_breaker failed: {e}"))?;
+    let state = b
+        .breaker_state(q, "brk")
+        .await
+        .map_err(|e| format!("breaker_state failed: {e}"))?;
+    ensure!(
+        state == BreakerState::Closed,
+        "forced closed, it is {state:?}"
+    );
+    let after = fetch(b, q, 10, SHORT).await?;
+    ensure!(
+        after.len() == 1,
+        "after closing by hand, {} started (want 1)",
+        after.len()
+    );
+    b.complete(&[success(&after[0], 0, TTL)])
         .await
         .map_err(|e| format!("complete failed: {e}"))?;
     Ok(())

@@ -54,6 +54,41 @@ pub struct ConcurrencyLimit {
     pub key: Option<&'static str>,
 }
 
+/// `#[task(circuit_breaker(failures = 5, within = "1m", cooldown = "30s"))]`: once `failures`
+/// attempts of the task fail within `within`, fleet-wide, workers start none of its tasks for
+/// `cooldown` (they stay queued, using no attempts); then at most `probes` run, and the first
+/// result decides: a success closes the breaker, a failure opens it again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakerSpec {
+    /// Failed attempts that open it.
+    pub failures: u32,
+    /// The window they are counted in, in milliseconds.
+    pub within_ms: u64,
+    /// How long it stays open, in milliseconds.
+    pub cooldown_ms: u64,
+    /// How many tasks may run while it is half-open, across the fleet.
+    pub probes: u32,
+}
+
+/// A breaker's state, as [`crate::backend::Backend::breaker_state`] tells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+#[non_exhaustive]
+pub enum BreakerState {
+    /// Tasks run.
+    Closed,
+    /// No task starts until `until` (milliseconds since the epoch).
+    Open {
+        /// When the cooldown ends.
+        until: u64,
+    },
+    /// The cooldown is over: `probes_left` more may start before one of them reports.
+    HalfOpen {
+        /// How many probes may still start.
+        probes_left: u32,
+    },
+}
+
 /// A message's limits, as the backend reads them: filled in by the client from the task's
 /// options when it is sent.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +99,18 @@ pub struct Gate {
     /// The concurrency limit: its key and maximum.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<ConcurrencyGate>,
+    /// The circuit breaker: its key (the task's name) and policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breaker: Option<BreakerGate>,
+}
+
+/// The breaker part of a [`Gate`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakerGate {
+    /// The breaker's key: the task's name.
+    pub key: String,
+    /// Its policy (what the worker reports against).
+    pub spec: BreakerSpec,
 }
 
 /// The rate part of a [`Gate`].
@@ -169,9 +216,10 @@ pub(crate) fn gate_for(
     task: &str,
     rate: Option<RateLimit>,
     concurrency: Option<ConcurrencyLimit>,
+    breaker: Option<BreakerSpec>,
     args: &Payload,
 ) -> Option<Gate> {
-    if rate.is_none() && concurrency.is_none() {
+    if rate.is_none() && concurrency.is_none() && breaker.is_none() {
         return None;
     }
     Some(Gate {
@@ -182,6 +230,13 @@ pub(crate) fn gate_for(
         concurrency: concurrency.map(|c| ConcurrencyGate {
             key: key_of(task, c.key, args),
             max: c.max,
+        }),
+        breaker: breaker.map(|b| BreakerGate {
+            key: task.to_owned(),
+            spec: BreakerSpec {
+                probes: b.probes.max(1),
+                ..b
+            },
         }),
     })
 }

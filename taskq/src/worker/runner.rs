@@ -481,6 +481,7 @@ async fn finish(
                     return;
                 }
             }
+            report_breaker(shared, env, true).await;
             if wanted {
                 record(shared, ended(EventKind::Succeeded));
             }
@@ -497,6 +498,7 @@ async fn finish(
         }
         Ending::Finished(Err(failure)) => {
             tracing::debug!(id = %env.id, task = %env.task, attempt = env.attempt, error = %failure, "attempt failed");
+            report_breaker(shared, env, false).await;
             if env.attempt < env.max_attempts {
                 let delay = ctx
                     .requested_retry()
@@ -710,6 +712,28 @@ async fn reject(
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     tracing::warn!(id = %env.id, task = %env.task, %reason, error = %failure.message, "rejected a message");
     dead_letter(shared, env, lease, reason, failure).await;
+}
+
+/// Tells the backend how an attempt of a task with a circuit breaker ended (see
+/// [`crate::flow`]); a breaker that opens or closes is logged.
+async fn report_breaker(shared: &Shared, env: &Envelope, success: bool) {
+    let Some(b) = env.gate.as_ref().and_then(|g| g.breaker.as_ref()) else {
+        return;
+    };
+    match shared
+        .client
+        .backend()
+        .breaker_report(&env.queue, &b.key, &b.spec, success)
+        .await
+    {
+        Ok(crate::flow::BreakerState::Open { until }) if !success => {
+            tracing::warn!(task = %env.task, queue = %env.queue, until, "circuit breaker open: no task of this type starts until its cooldown ends");
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(task = %env.task, error = %e, "could not report to the circuit breaker")
+        }
+    }
 }
 
 async fn dead_letter(

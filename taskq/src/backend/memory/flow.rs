@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::flow::Gate;
+use crate::flow::{BreakerSpec, BreakerState, Gate};
 use crate::message::{IdMap, TaskId};
 
 /// A limit's identity: its queue and key.
@@ -25,7 +25,40 @@ pub(super) struct Flow {
     held_by: IdMap<Key>,
     /// A waiter went back to ready since the last look: fetchers should be woken.
     woke: bool,
+    /// Circuit breakers: each key's state and its recent failures.
+    breakers: HashMap<Key, Breaker>,
 }
+
+/// One circuit breaker (times on the wall clock, in milliseconds since the epoch).
+#[derive(Default)]
+struct Breaker {
+    /// `None`: closed.
+    open_until: Option<u64>,
+    /// Half-open: how many probes may still start.
+    probes_left: Option<u32>,
+    /// When the failures of the current window happened.
+    failures: VecDeque<u64>,
+    /// Half-open: when the last probe started.
+    probe_at: u64,
+}
+
+impl Breaker {
+    fn state(&self, wall_ms: u64) -> BreakerState {
+        match (self.open_until, self.probes_left) {
+            (Some(until), _) if wall_ms < until => BreakerState::Open { until },
+            (Some(_), left) => BreakerState::HalfOpen {
+                probes_left: left.unwrap_or(0),
+            },
+            (None, _) => BreakerState::Closed,
+        }
+    }
+}
+
+/// How long a task waits when a half-open breaker has no probe left for it.
+const PROBE_WAIT_MS: u64 = 1_000;
+
+/// How long a half-open breaker waits for its probes to report before giving them again.
+const PROBE_TIMEOUT_MS: u64 = 60_000;
 
 /// What the fetch does with a candidate.
 pub(super) enum Admission {
@@ -46,7 +79,35 @@ impl Flow {
         id: TaskId,
         gate: &Gate,
         now: Instant,
+        wall_ms: u64,
     ) -> Admission {
+        if let Some(b) = &gate.breaker {
+            let key = (queue.to_owned(), b.key.clone());
+            if let Some(brk) = self.breakers.get_mut(&key) {
+                match brk.state(wall_ms) {
+                    BreakerState::Closed => {}
+                    // Looked at again within a second, so a breaker closed by hand lets
+                    // its tasks go soon, not at the end of the cooldown.
+                    BreakerState::Open { until } => {
+                        let wait = (until - wall_ms).min(PROBE_WAIT_MS);
+                        return Admission::Later(now + Duration::from_millis(wait));
+                    }
+                    BreakerState::HalfOpen { .. } => {
+                        let stale = wall_ms.saturating_sub(brk.probe_at) > PROBE_TIMEOUT_MS;
+                        let left = brk.probes_left.get_or_insert(b.spec.probes);
+                        if *left == 0 && stale {
+                            // Its probes never reported (their worker died): give them again.
+                            *left = b.spec.probes;
+                        }
+                        if *left == 0 {
+                            return Admission::Later(now + Duration::from_millis(PROBE_WAIT_MS));
+                        }
+                        *left -= 1;
+                        brk.probe_at = wall_ms;
+                    }
+                }
+            }
+        }
         let permit = gate
             .concurrency
             .as_ref()
@@ -102,6 +163,74 @@ impl Flow {
             self.woke = true;
         }
         next
+    }
+
+    /// Records the end of an attempt under a breaker and says its state after it.
+    pub(super) fn report(
+        &mut self,
+        queue: &str,
+        key: &str,
+        spec: &BreakerSpec,
+        success: bool,
+        wall_ms: u64,
+    ) -> BreakerState {
+        let brk = self
+            .breakers
+            .entry((queue.to_owned(), key.to_owned()))
+            .or_default();
+        let half_open = matches!(brk.state(wall_ms), BreakerState::HalfOpen { .. });
+        if success {
+            if half_open {
+                *brk = Breaker::default();
+            }
+        } else if half_open {
+            brk.open_until = Some(wall_ms + spec.cooldown_ms);
+            brk.probes_left = None;
+        } else if brk.open_until.is_none() {
+            brk.failures.push_back(wall_ms);
+            while brk
+                .failures
+                .front()
+                .is_some_and(|at| *at + spec.within_ms <= wall_ms)
+            {
+                brk.failures.pop_front();
+            }
+            if brk.failures.len() >= usize::try_from(spec.failures).unwrap_or(usize::MAX) {
+                brk.open_until = Some(wall_ms + spec.cooldown_ms);
+                brk.probes_left = None;
+                brk.failures.clear();
+            }
+        }
+        brk.state(wall_ms)
+    }
+
+    /// Opens a breaker for `open_for`, or closes it (`None`).
+    pub(super) fn set_breaker(
+        &mut self,
+        queue: &str,
+        key: &str,
+        open_for: Option<Duration>,
+        wall_ms: u64,
+    ) {
+        let key = (queue.to_owned(), key.to_owned());
+        match open_for {
+            Some(d) => {
+                let brk = self.breakers.entry(key).or_default();
+                brk.open_until =
+                    Some(wall_ms + u64::try_from(d.as_millis()).unwrap_or(u64::MAX / 2));
+                brk.probes_left = None;
+            }
+            None => {
+                self.breakers.remove(&key);
+            }
+        }
+    }
+
+    /// A breaker's state.
+    pub(super) fn breaker_state(&self, queue: &str, key: &str, wall_ms: u64) -> BreakerState {
+        self.breakers
+            .get(&(queue.to_owned(), key.to_owned()))
+            .map_or(BreakerState::Closed, |b| b.state(wall_ms))
     }
 
     /// Whether a waiter went back to ready since the last call.

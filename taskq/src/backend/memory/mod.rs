@@ -513,7 +513,7 @@ impl MemoryBackend {
                 .get(&id)
                 .and_then(|s| s.env.gate.clone().map(|g| (s.env.queue.clone(), g)))
             {
-                match st.flow.admit(&queue, id, &gate, now) {
+                match st.flow.admit(&queue, id, &gate, now, Timestamp::now().0) {
                     flow::Admission::Go => {}
                     flow::Admission::Later(at) => {
                         st.push_delayed(id, at);
@@ -992,6 +992,40 @@ impl Backend for MemoryBackend {
             self.shared.wake_fetchers();
         }
         Ok(n)
+    }
+
+    async fn breaker_report(
+        &self,
+        queue: &str,
+        key: &str,
+        spec: &crate::flow::BreakerSpec,
+        success: bool,
+    ) -> Result<crate::flow::BreakerState, BackendError> {
+        let wall = Timestamp::now().0;
+        Ok(self.lock().flow.report(queue, key, spec, success, wall))
+    }
+
+    async fn set_breaker(
+        &self,
+        queue: &str,
+        key: &str,
+        open_for: Option<Duration>,
+    ) -> Result<(), BackendError> {
+        let wall = Timestamp::now().0;
+        self.lock().flow.set_breaker(queue, key, open_for, wall);
+        self.shared.wake_fetchers();
+        Ok(())
+    }
+
+    async fn breaker_state(
+        &self,
+        queue: &str,
+        key: &str,
+    ) -> Result<crate::flow::BreakerState, BackendError> {
+        Ok(self
+            .lock()
+            .flow
+            .breaker_state(queue, key, Timestamp::now().0))
     }
 
     async fn publish_unique(

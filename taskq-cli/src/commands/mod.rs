@@ -1,5 +1,6 @@
 //! One file per subcommand, each with its clap `Args` and its `run`.
 
+mod breaker;
 mod completions;
 mod dead;
 mod events;
@@ -55,6 +56,8 @@ pub enum Command {
     /// Periodic schedules: create, list (with the next fire times), pause, resume, trigger,
     /// delete.
     Schedule(schedule::Args),
+    /// A task type's circuit breaker: status, or force it open or closed, fleet-wide.
+    Breaker(breaker::Args),
     /// Serves taskq-web's REST API and live dashboard for this backend.
     Web(web::Args),
     /// Makes API tokens for `taskq web` and taskq-web (`token create --role operator`).
@@ -80,6 +83,7 @@ pub async fn run(command: Command, ctx: &Ctx) -> Result<(), CliError> {
         Command::Send(a) => send::run(a, ctx).await,
         Command::StartWorkflow(a) => start_workflow::run(a, ctx).await,
         Command::Schedule(a) => schedule::run(a, ctx).await,
+        Command::Breaker(a) => breaker::run(a, ctx).await,
         Command::Web(a) => web::run(a, ctx).await,
         Command::Token(a) => token::run(a, ctx),
         Command::Completions(a) => completions::run(a),

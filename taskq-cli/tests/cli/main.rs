@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod acting;
+mod breakers;
 mod dead;
 mod errors;
 mod events;

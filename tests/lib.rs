@@ -1,1 +1,38 @@
-//! Cross-crate end-to-end tests of taskq live in `tests/`.
+//! Cross-crate end-to-end tests of taskq live in `tests/`; this library holds what the tests'
+//! worker processes (`src/bin/*`) share.
+
+use std::time::Duration;
+
+/// The lease, in milliseconds, that the environment variable `var` names (default 1000).
+pub fn lease_from_env(var: &str) -> Duration {
+    Duration::from_millis(
+        std::env::var(var)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1_000),
+    )
+}
+
+/// Runs a spawned worker as a process the tests drive: prints `ready`, waits for SIGTERM or
+/// Ctrl-C (SIGKILL, the point of most of them, needs no handling), then shuts it down warm and
+/// prints `stopped: <report>`.
+///
+/// # Errors
+/// The worker's shutdown error.
+pub async fn serve_until_signalled(handle: taskq::WorkerHandle) -> Result<(), taskq::Error> {
+    println!("ready");
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+    let report = handle.shutdown().await?;
+    println!("stopped: {report:?}");
+    Ok(())
+}

@@ -14,30 +14,13 @@ async fn main() -> Result<(), taskq::Error> {
     use taskq_redis as _;
 
     let client = taskq::Client::from_env().await?;
-    let lease = std::env::var("CRASH_LEASE_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000);
+    let lease = taskq_tests::lease_from_env("CRASH_LEASE_MS");
     let handle = taskq::Worker::builder()
         .from_env()?
         .client(client)
         .queues([tasks::QUEUE])
-        .lease_duration(Duration::from_millis(lease))
+        .lease_duration(lease)
         .grace_period(Duration::from_secs(2))
         .spawn()?;
-    println!("ready");
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-    let report = handle.shutdown().await?;
-    println!("stopped: {report:?}");
-    Ok(())
+    taskq_tests::serve_until_signalled(handle).await
 }

@@ -47,18 +47,5 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .concurrency(4)
         .schedule(every)
         .spawn()?;
-    println!("ready");
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-    handle.shutdown().await?;
-    Ok(())
+    Ok(taskq_tests::serve_until_signalled(handle).await?)
 }

@@ -2,8 +2,7 @@
 //! one-second schedule; one is SIGKILLed mid-run. Every tick from the first to the last runs
 //! exactly once: no duplicates, no gaps.
 //!
-//! The run lasts 24 seconds (not a minute) to keep the suite's time reasonable; the kill comes
-//! after 8.
+//! The run lasts a minute, as the issue asks; the kill comes after 20 seconds.
 
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
@@ -66,9 +65,9 @@ async fn three_schedulers_one_killed_run_every_tick_once() {
     let url = server.url();
     let started = Timestamp::now();
     let mut procs: Vec<Proc> = (0..3).map(|_| Proc::spawn(&url)).collect();
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    tokio::time::sleep(Duration::from_secs(20)).await;
     procs[0].kill();
-    tokio::time::sleep(Duration::from_secs(16)).await;
+    tokio::time::sleep(Duration::from_secs(40)).await;
     for p in &mut procs[1..] {
         p.terminate();
     }
@@ -101,8 +100,8 @@ async fn three_schedulers_one_killed_run_every_tick_once() {
         .collect();
     assert!(gaps.is_empty(), "ticks that never ran: {gaps:?}");
     assert!(
-        last - first >= 18,
-        "only {} ticks ran in 24 s ({first}..={last})",
+        last - first >= 54,
+        "only {} ticks ran in 60 s ({first}..={last})",
         last - first + 1
     );
 }

@@ -81,6 +81,8 @@ impl Flow {
         now: Instant,
         wall_ms: u64,
     ) -> Admission {
+        // Half-open: the probe is counted only once the task passes its other limits.
+        let mut probe: Option<Key> = None;
         if let Some(b) = &gate.breaker {
             let key = (queue.to_owned(), b.key.clone());
             if let Some(brk) = self.breakers.get_mut(&key) {
@@ -102,8 +104,7 @@ impl Flow {
                         if *left == 0 {
                             return Admission::Later(now + Duration::from_millis(PROBE_WAIT_MS));
                         }
-                        *left -= 1;
-                        brk.probe_at = wall_ms;
+                        probe = Some(key);
                     }
                 }
             }
@@ -132,6 +133,12 @@ impl Flow {
         if let Some((key, _)) = permit {
             self.holders.entry(key.clone()).or_default().insert(id);
             self.held_by.insert(id, key);
+        }
+        if let Some(brk) = probe.and_then(|k| self.breakers.get_mut(&k)) {
+            if let Some(left) = brk.probes_left.as_mut() {
+                *left = left.saturating_sub(1);
+            }
+            brk.probe_at = wall_ms;
         }
         Admission::Go
     }

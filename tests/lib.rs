@@ -13,6 +13,25 @@ pub fn lease_from_env(var: &str) -> Duration {
     )
 }
 
+/// The whole main of a test worker process: a worker of the `TASKQ_*` environment serving
+/// `queue` on `TASKQ_URL` (`redis://` linked in), its lease from `lease_var`, until signalled
+/// (see [`serve_until_signalled`]).
+///
+/// # Errors
+/// The client's, the worker's start or its shutdown.
+pub async fn serve_queue(queue: &str, lease_var: &str) -> Result<(), taskq::Error> {
+    use taskq_redis as _;
+    let client = taskq::Client::from_env().await?;
+    let handle = taskq::Worker::builder()
+        .from_env()?
+        .client(client)
+        .queues([queue])
+        .lease_duration(lease_from_env(lease_var))
+        .grace_period(Duration::from_secs(2))
+        .spawn()?;
+    serve_until_signalled(handle).await
+}
+
 /// Runs a spawned worker as a process the tests drive: prints `ready`, waits for SIGTERM or
 /// Ctrl-C (SIGKILL, the point of most of them, needs no handling), then shuts it down warm and
 /// prints `stopped: <report>`.

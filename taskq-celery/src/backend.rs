@@ -27,8 +27,16 @@ use crate::BACKEND;
 pub(crate) const UNACKED: &str = "unacked";
 pub(crate) const UNACKED_INDEX: &str = "unacked_index";
 pub(crate) const UNACKED_MUTEX: &str = "unacked_mutex";
-/// kombu's `unacked_mutex_expire`: 5 minutes.
-const MUTEX_EXPIRE_MS: u64 = 300_000;
+/// kombu's `unacked_mutex_expire`: 5 minutes. A restorer is given no longer than the
+/// visibility timeout (and at least a second), so that one killed while it holds the mutex
+/// delays restoration by at most one more visibility timeout, not five minutes of a two-second
+/// one.
+const MUTEX_EXPIRE: Duration = Duration::from_secs(300);
+
+fn mutex_expire_ms(visibility_timeout: Duration) -> u64 {
+    let expire = visibility_timeout.clamp(Duration::from_secs(1), MUTEX_EXPIRE);
+    u64::try_from(expire.as_millis()).unwrap_or(u64::MAX)
+}
 
 fn dead_key(kombu_queue: &str) -> String {
     format!("taskq-celery.dead.{kombu_queue}")
@@ -248,7 +256,7 @@ impl CeleryBackend {
             .arg(&token)
             .arg("NX")
             .arg("PX")
-            .arg(MUTEX_EXPIRE_MS)
+            .arg(mutex_expire_ms(self.inner.config.visibility_timeout))
             .query_async(&mut conn)
             .await
             .map_err(command_error)?;
@@ -1438,5 +1446,17 @@ impl Backend for CeleryBackend {
             paused: false,
             oldest_ready: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_restore_mutex_lives_no_longer_than_the_visibility_timeout() {
+        assert_eq!(mutex_expire_ms(Duration::from_secs(2)), 2_000);
+        assert_eq!(mutex_expire_ms(Duration::from_millis(100)), 1_000);
+        assert_eq!(mutex_expire_ms(Duration::from_secs(3_600)), 300_000);
     }
 }

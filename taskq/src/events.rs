@@ -60,11 +60,19 @@ pub enum EventKind {
     /// task id, its `detail` the reason (`catchup`, `overlap`, `buffer_full`, `paused`) and
     /// the schedule, its `at` the tick's nominal instant.
     TickSkipped,
+    /// A task's circuit breaker opened (see [`crate::flow`]): enough failures within its
+    /// window, or a half-open probe that failed. The event's id is the attempt that opened it,
+    /// its `detail` when the cooldown ends. Sent once per opening, by the worker whose report
+    /// opened it.
+    BreakerOpened,
+    /// A task's circuit breaker closed: a half-open probe succeeded. The event's id is that
+    /// probe.
+    BreakerClosed,
 }
 
 impl EventKind {
     /// Every kind, in the order of a task's life.
-    pub const ALL: [EventKind; 9] = [
+    pub const ALL: [EventKind; 11] = [
         EventKind::Enqueued,
         EventKind::Started,
         EventKind::Progress,
@@ -74,6 +82,8 @@ impl EventKind {
         EventKind::Cancelled,
         EventKind::DeadLettered,
         EventKind::TickSkipped,
+        EventKind::BreakerOpened,
+        EventKind::BreakerClosed,
     ];
 
     /// The name used in JSON, logs and metrics (`dead_lettered`).
@@ -88,6 +98,8 @@ impl EventKind {
             EventKind::DeadLettered => "dead_lettered",
             EventKind::Progress => "progress",
             EventKind::TickSkipped => "tick_skipped",
+            EventKind::BreakerOpened => "breaker_opened",
+            EventKind::BreakerClosed => "breaker_closed",
         }
     }
 }

@@ -73,6 +73,8 @@ fn kind_code(kind: EventKind) -> Option<u8> {
         EventKind::Cancelled => b'c',
         EventKind::DeadLettered => b'd',
         EventKind::TickSkipped => b'k',
+        EventKind::BreakerOpened => b'b',
+        EventKind::BreakerClosed => b'B',
         _ => return None,
     })
 }
@@ -88,6 +90,8 @@ fn kind_of(code: &str) -> Option<EventKind> {
         "c" => EventKind::Cancelled,
         "d" => EventKind::DeadLettered,
         "k" => EventKind::TickSkipped,
+        "b" => EventKind::BreakerOpened,
+        "B" => EventKind::BreakerClosed,
         name => EventKind::ALL.into_iter().find(|k| k.as_str() == name)?,
     })
 }

@@ -17,7 +17,7 @@
 
 use std::time::Duration;
 
-use taskq::flow::{BreakerSpec, BreakerState, Gate};
+use taskq::flow::{BreakerReport, BreakerSpec, BreakerState, Gate};
 use taskq::{BackendError, Timestamp};
 
 use super::Inner;
@@ -69,12 +69,13 @@ fn state_of(reply: &[i64]) -> BreakerState {
 }
 
 impl Inner {
+    /// Runs breaker.lua: the state after, and for a report the state before.
     async fn breaker(
         &self,
         queue: &str,
         key: &str,
         args: &[String],
-    ) -> Result<BreakerState, BackendError> {
+    ) -> Result<(BreakerState, Option<BreakerState>), BackendError> {
         let k = self.keys(queue);
         let mut inv = scripts::BREAKER.prepare_invoke();
         inv.key(k.breaker(key)).key(k.breaker_failures(key));
@@ -82,7 +83,8 @@ impl Inner {
             inv.arg(a);
         }
         let reply: Vec<i64> = self.eval(&inv).await?;
-        Ok(state_of(&reply))
+        let before = reply.get(2..).map(state_of);
+        Ok((state_of(&reply), before))
     }
 
     pub(super) async fn breaker_report(
@@ -91,7 +93,7 @@ impl Inner {
         key: &str,
         spec: &BreakerSpec,
         success: bool,
-    ) -> Result<BreakerState, BackendError> {
+    ) -> Result<BreakerReport, BackendError> {
         let now = Timestamp::now().as_millis();
         let member = format!("{now}:{}", uuid::Uuid::new_v4().simple());
         let args = [
@@ -103,7 +105,11 @@ impl Inner {
             spec.cooldown_ms.to_string(),
             member,
         ];
-        self.breaker(queue, key, &args).await
+        let (after, before) = self.breaker(queue, key, &args).await?;
+        Ok(BreakerReport {
+            before: before.unwrap_or(after),
+            after,
+        })
     }
 
     pub(super) async fn set_breaker(
@@ -126,7 +132,7 @@ impl Inner {
         key: &str,
     ) -> Result<BreakerState, BackendError> {
         let now = Timestamp::now().as_millis().to_string();
-        self.breaker(queue, key, &["read".to_owned(), now]).await
+        Ok(self.breaker(queue, key, &["read".to_owned(), now]).await?.0)
     }
 }
 

@@ -293,7 +293,7 @@ impl Backend for RedisBackend {
         key: &str,
         spec: &taskq::flow::BreakerSpec,
         success: bool,
-    ) -> Result<taskq::flow::BreakerState, BackendError> {
+    ) -> Result<taskq::flow::BreakerReport, BackendError> {
         self.inner.breaker_report(queue, key, spec, success).await
     }
 

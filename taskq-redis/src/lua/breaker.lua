@@ -5,13 +5,15 @@
 -- ARGV: op ('report' | 'open' | 'close' | 'read'), now (ms), then
 --       report: success (1/0), failures, within (ms), cooldown (ms), member
 --       open: for (ms)
--- Returns {0} closed, {1, until} open, {2, left} half-open.
+-- Returns the state after, then (for a report) the state before: {0, 0} closed, {1, until}
+-- open, {2, left} half-open, each two numbers.
 local op = ARGV[1]
+local before = nil
 local now = tonumber(ARGV[2])
 local function state()
   local st = redis.call('HMGET', KEYS[1], 'until', 'left')
   local untl = tonumber(st[1])
-  if not untl then return { 0 } end
+  if not untl then return { 0, 0 } end
   if now < untl then return { 1, untl } end
   return { 2, tonumber(st[2]) or -1 }
 end
@@ -22,6 +24,7 @@ elseif op == 'close' then
   redis.call('DEL', KEYS[1], KEYS[2])
 elseif op == 'report' then
   local s = state()
+  before = s
   local cooldown = tonumber(ARGV[6])
   if ARGV[3] == '1' then
     if s[1] == 2 then redis.call('DEL', KEYS[1], KEYS[2]) end
@@ -40,4 +43,8 @@ elseif op == 'report' then
     end
   end
 end
-return state()
+local after = state()
+if before then
+  return { after[1], after[2], before[1], before[2] }
+end
+return after

@@ -304,9 +304,11 @@ pub trait Backend: Send + Sync + 'static {
     // --- circuit breakers (see crate::flow) -------------------------------------------------
 
     /// Records how an attempt of a task with a circuit breaker ended (`success`), under the
-    /// breaker `key` of `queue`, and returns the breaker's state after it: enough failures
-    /// within the window open it; a half-open breaker closes on a success and opens again on a
-    /// failure. The fetch then starts no task of an open breaker until its cooldown ends.
+    /// breaker `key` of `queue`, and returns the breaker's state before and after it, read in
+    /// the same atomic step: enough failures within the window open it; a half-open breaker
+    /// closes on a success and opens again on a failure. The fetch then starts no task of an
+    /// open breaker until its cooldown ends. The worker sends a `breaker_opened` or
+    /// `breaker_closed` event for the report that changed the state.
     ///
     /// The default answers [`BackendError::Unsupported`].
     async fn breaker_report(
@@ -315,7 +317,7 @@ pub trait Backend: Send + Sync + 'static {
         key: &str,
         spec: &crate::flow::BreakerSpec,
         success: bool,
-    ) -> Result<crate::flow::BreakerState, BackendError> {
+    ) -> Result<crate::flow::BreakerReport, BackendError> {
         let _ = (queue, key, spec, success);
         Err(self.unsupported("circuit breakers"))
     }

@@ -223,15 +223,22 @@ pub(super) async fn circuit_breaker_opens_probes_and_closes(
         .await
         .map_err(|e| format!("breaker_report failed: {e}"))?;
     ensure!(
-        first == BreakerState::Closed,
+        first.after == BreakerState::Closed && !first.opened(),
         "one failure of two opened it: {first:?}"
     );
     let second = report(false)
         .await
         .map_err(|e| format!("breaker_report failed: {e}"))?;
     ensure!(
-        matches!(second, BreakerState::Open { .. }),
-        "two failures within the window left it {second:?}"
+        matches!(second.after, BreakerState::Open { .. }) && second.opened(),
+        "two failures within the window left it {second:?} (the report must say it opened it)"
+    );
+    let late = report(false)
+        .await
+        .map_err(|e| format!("breaker_report failed: {e}"))?;
+    ensure!(
+        matches!(late.after, BreakerState::Open { .. }) && !late.opened(),
+        "a failure reported to an open breaker claims to have opened it: {late:?}"
     );
     publish(b, (0..3).map(|n| breakered(q, n, spec)).collect()).await?;
     let blocked = fetch(b, q, 10, NOW).await?;
@@ -261,8 +268,8 @@ pub(super) async fn circuit_breaker_opens_probes_and_closes(
         .await
         .map_err(|e| format!("breaker_report failed: {e}"))?;
     ensure!(
-        closed == BreakerState::Closed,
-        "the probe's success left it {closed:?}"
+        closed.after == BreakerState::Closed && closed.closed(),
+        "the probe's success left it {closed:?} (the report must say it closed it)"
     );
     let mut rest = Vec::new();
     let until = Instant::now() + Duration::from_secs(4);

@@ -89,6 +89,36 @@ pub enum BreakerState {
     },
 }
 
+/// What one report did to a breaker, as [`crate::backend::Backend::breaker_report`] answers
+/// it: the state just before the report and just after, read in the same atomic step, so
+/// exactly one report of a fleet sees each transition.
+///
+/// ```
+/// use taskq::flow::{BreakerReport, BreakerState};
+/// let r = BreakerReport { before: BreakerState::Closed, after: BreakerState::Open { until: 1 } };
+/// assert!(r.opened() && !r.closed());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakerReport {
+    /// The state before the report.
+    pub before: BreakerState,
+    /// The state after it.
+    pub after: BreakerState,
+}
+
+impl BreakerReport {
+    /// Whether this report opened the breaker (from closed, or again from half-open).
+    pub fn opened(&self) -> bool {
+        matches!(self.after, BreakerState::Open { .. })
+            && !matches!(self.before, BreakerState::Open { .. })
+    }
+
+    /// Whether this report closed the breaker (a half-open probe that succeeded).
+    pub fn closed(&self) -> bool {
+        self.after == BreakerState::Closed && self.before != BreakerState::Closed
+    }
+}
+
 /// A message's limits, as the backend reads them: filled in by the client from the task's
 /// options when it is sent.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -72,6 +72,9 @@ pub mod names {
     /// Counter `{schedule, reason}`: schedule ticks that did not run (`catchup`, `overlap`,
     /// `buffer_full`, `paused`), counted by the scheduler whose claim recorded them.
     pub const SCHEDULE_TICKS_SKIPPED: &str = "taskq_schedule_ticks_skipped_total";
+    /// Counter `{task, queue, to}`: circuit breaker transitions (`open` or `closed`), counted
+    /// by the worker whose report caused each one.
+    pub const BREAKER_TRANSITIONS: &str = "taskq_breaker_transitions_total";
 }
 
 /// The buckets of `taskq_task_duration_seconds`, in seconds: 5 ms to an hour.
@@ -218,6 +221,10 @@ fn describe() {
         "Times the backend was reached again after failing."
     );
     describe_gauge!(names::WORKER_UP, "Workers running in this process.");
+    describe_counter!(
+        names::BREAKER_TRANSITIONS,
+        "Circuit breaker transitions, by the state entered."
+    );
 }
 
 // --- per (task, queue) handles ------------------------------------------------------------------
@@ -468,6 +475,15 @@ fn observe(event: &Event) {
             if event.failure == Some(FailureKind::Rejected) {
                 s.completed(FAILED);
             }
+        }
+        EventKind::BreakerOpened | EventKind::BreakerClosed => {
+            let to = if event.kind == EventKind::BreakerOpened {
+                "open"
+            } else {
+                "closed"
+            };
+            metrics::counter!(names::BREAKER_TRANSITIONS, "task" => event.task.to_string(), "queue" => event.queue.to_string(), "to" => to)
+                .increment(1);
         }
         EventKind::Progress | EventKind::TickSkipped => {}
     });

@@ -715,7 +715,8 @@ async fn reject(
 }
 
 /// Tells the backend how an attempt of a task with a circuit breaker ended (see
-/// [`crate::flow`]); a breaker that opens or closes is logged.
+/// [`crate::flow`]); the report that opens or closes the breaker is logged and sent as a
+/// `breaker_opened` / `breaker_closed` event (which counts `taskq_breaker_transitions_total`).
 async fn report_breaker(shared: &Shared, env: &Envelope, success: bool) {
     let Some(b) = env.gate.as_ref().and_then(|g| g.breaker.as_ref()) else {
         return;
@@ -726,8 +727,29 @@ async fn report_breaker(shared: &Shared, env: &Envelope, success: bool) {
         .breaker_report(&env.queue, &b.key, &b.spec, success)
         .await
     {
-        Ok(crate::flow::BreakerState::Open { until }) if !success => {
+        Ok(report) if report.opened() => {
+            let until = match report.after {
+                crate::flow::BreakerState::Open { until } => until,
+                _ => 0,
+            };
             tracing::warn!(task = %env.task, queue = %env.queue, until, "circuit breaker open: no task of this type starts until its cooldown ends");
+            if events::wanted() {
+                let mut e = event(shared, env, EventKind::BreakerOpened);
+                let at = i64::try_from(until)
+                    .ok()
+                    .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok());
+                e.detail = Some(match at {
+                    Some(at) => format!("open until {at}"),
+                    None => format!("open until {until} ms"),
+                });
+                record(shared, e);
+            }
+        }
+        Ok(report) if report.closed() => {
+            tracing::info!(task = %env.task, queue = %env.queue, "circuit breaker closed: a probe succeeded");
+            if events::wanted() {
+                record(shared, event(shared, env, EventKind::BreakerClosed));
+            }
         }
         Ok(_) => {}
         Err(e) => {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::flow::{BreakerSpec, BreakerState, Gate};
+use crate::flow::{BreakerReport, BreakerSpec, BreakerState, Gate};
 use crate::message::{IdMap, TaskId};
 
 /// A limit's identity: its queue and key.
@@ -172,7 +172,7 @@ impl Flow {
         next
     }
 
-    /// Records the end of an attempt under a breaker and says its state after it.
+    /// Records the end of an attempt under a breaker and says its state before and after.
     pub(super) fn report(
         &mut self,
         queue: &str,
@@ -180,12 +180,13 @@ impl Flow {
         spec: &BreakerSpec,
         success: bool,
         wall_ms: u64,
-    ) -> BreakerState {
+    ) -> BreakerReport {
         let brk = self
             .breakers
             .entry((queue.to_owned(), key.to_owned()))
             .or_default();
-        let half_open = matches!(brk.state(wall_ms), BreakerState::HalfOpen { .. });
+        let before = brk.state(wall_ms);
+        let half_open = matches!(before, BreakerState::HalfOpen { .. });
         if success {
             if half_open {
                 *brk = Breaker::default();
@@ -208,7 +209,10 @@ impl Flow {
                 brk.failures.clear();
             }
         }
-        brk.state(wall_ms)
+        BreakerReport {
+            before,
+            after: brk.state(wall_ms),
+        }
     }
 
     /// Opens a breaker for `open_for`, or closes it (`None`).

@@ -1000,7 +1000,7 @@ impl Backend for MemoryBackend {
         key: &str,
         spec: &crate::flow::BreakerSpec,
         success: bool,
-    ) -> Result<crate::flow::BreakerState, BackendError> {
+    ) -> Result<crate::flow::BreakerReport, BackendError> {
         let wall = Timestamp::now().0;
         Ok(self.lock().flow.report(queue, key, spec, success, wall))
     }

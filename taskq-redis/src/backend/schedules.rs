@@ -217,7 +217,13 @@ impl Inner {
             .arg(due)
             .arg(codec::encode_message(env))
             .arg(claim.missed)
-            .arg(overlap_word(claim.overlap));
+            .arg(overlap_word(claim.overlap))
+            .arg(
+                env.gate
+                    .as_ref()
+                    .map(super::flow::gate_line)
+                    .unwrap_or_default(),
+            );
         let reply: Vec<String> = self.eval(&inv).await?;
         let bad = || {
             corrupt(

@@ -55,7 +55,8 @@ impl Inner {
             } else {
                 String::new()
             })
-            .arg(digest);
+            .arg(digest)
+            .arg(item.gate.as_deref().unwrap_or(""));
         let holder: String = self.eval_with_events(inv, &k, &queue, Carry::Wait).await?;
         if holder.is_empty() {
             return Ok(UniqueOutcome::New);

@@ -46,7 +46,8 @@ impl Inner {
                             item.attempt.to_string()
                         } else {
                             String::new()
-                        });
+                        })
+                        .arg(item.gate.as_deref().unwrap_or(""));
                 }
                 let n: i64 = self.eval_with_events(inv, &k, queue, Carry::Wait).await?;
                 published += usize::try_from(n).unwrap_or(0);

@@ -5,7 +5,7 @@
 -- KEYS: env, wake, delayed, r0 .. r9, attempt, denv, uniq (hash: id -> digest), the key
 --       `uniq:<digest>` (string: the holder's id, with the key's TTL)
 -- ARGV: key TTL (ms), id, priority, due (ms; empty: ready), stored message, attempt (empty: 0),
---       digest
+--       digest, gate line (empty: no limits; see backend/flow.rs)
 -- Returns '' when published, else the holder's id.
 local holder = redis.call('GET', KEYS[17])
 if holder then
@@ -18,6 +18,7 @@ local id = ARGV[2]
 redis.call('SET', KEYS[17], id, 'PX', ARGV[1])
 redis.call('HSET', KEYS[16], id, ARGV[7])
 if ARGV[6] ~= '' then redis.call('HSET', KEYS[14], id, ARGV[6]) end
+if ARGV[8] ~= '' then redis.call('HSET', string.sub(KEYS[1], 1, -4) .. 'gate', id, ARGV[8]) end
 if ARGV[4] == '' then
   redis.call('HSET', KEYS[1], id, ARGV[5])
   redis.call('RPUSH', KEYS[4 + tonumber(ARGV[3])], id)

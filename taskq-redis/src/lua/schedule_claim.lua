@@ -4,7 +4,8 @@
 --
 -- KEYS: as schedule_common.lua
 -- ARGV: 1 nominal (ms), 2 id, 3 priority, 4 due (ms; empty: ready), 5 stored message,
---       6 missed (catch-up skips), 7 overlap ('allow' | 'skip' | 'buffer_one')
+--       6 missed (catch-up skips), 7 overlap ('allow' | 'skip' | 'buffer_one'), 8 gate line
+--       (empty: no limits)
 -- Returns {'not_found'} | {'already'} | {'enqueued', id} | {'buffered'} | {'skipped', reason}
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'not_found'} end
 sched_release()
@@ -22,7 +23,7 @@ elseif ARGV[7] ~= 'allow' and sched_busy(s[2]) then
     reason = 'buffer_full'
   else
     redis.call('HSET', KEYS[1], 'buffered', ARGV[1], 'buf_id', ARGV[2], 'buf_prio', ARGV[3],
-      'buf_due', ARGV[4], 'buf_blob', ARGV[5])
+      'buf_due', ARGV[4], 'buf_blob', ARGV[5], 'buf_gate', ARGV[8])
     return {'buffered'}
   end
 end
@@ -30,7 +31,7 @@ if reason then
   sched_skip(ARGV[1], reason, 1)
   return {'skipped', reason}
 end
-sched_send(ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+sched_send(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[8])
 redis.call('HSET', KEYS[1], 'last_task', ARGV[2])
 redis.call('HINCRBY', KEYS[1], 'runs', 1)
 return {'enqueued', ARGV[2]}

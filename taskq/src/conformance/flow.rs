@@ -326,3 +326,57 @@ pub(super) async fn circuit_breaker_opens_probes_and_closes(
         .map_err(|e| format!("complete failed: {e}"))?;
     Ok(())
 }
+
+/// A limit holds however a task comes in: published once (workflow steps), with a unique key,
+/// or as a schedule's tick, not only by `publish`.
+pub(super) async fn limits_hold_for_every_way_in(b: &dyn Backend, q: &str) -> CheckResult {
+    use crate::message::Timestamp;
+    use crate::schedule::{tick_envelope, Overlap, Schedule, TickClaim};
+    let once = vec![capped(q, 1, "all", 1), capped(q, 2, "all", 1)];
+    let sent = b
+        .publish_once(once, Duration::from_secs(60))
+        .await
+        .map_err(|e| format!("publish_once failed: {e}"))?;
+    ensure!(sent == 2, "publish_once published {sent} of 2");
+    b.publish_unique(capped(q, 3, "all", 1), "only", Duration::from_secs(60))
+        .await
+        .map_err(|e| format!("publish_unique failed: {e}"))?;
+    let template = capped(q, 4, "all", 1);
+    let spec = Schedule::every("1h")
+        .and_then(|s| s.id(q))
+        .map(|s| s.overlap(Overlap::Allow))
+        .and_then(|s| s.run_envelope(template))
+        .map_err(|e| format!("building the spec failed: {e}"))?;
+    b.put_schedule(&spec)
+        .await
+        .map_err(|e| format!("put_schedule failed: {e}"))?;
+    let nominal = Timestamp(Timestamp::now().0.saturating_sub(1_000));
+    let mut envelope = tick_envelope(&spec, nominal);
+    envelope.eta = None;
+    b.claim_tick(&TickClaim {
+        schedule: spec.id.clone(),
+        nominal,
+        envelope,
+        missed: 0,
+        overlap: Overlap::Allow,
+    })
+    .await
+    .map_err(|e| format!("claim_tick failed: {e}"))?;
+
+    for n in 0..4 {
+        let leased = fetch(b, q, 10, SHORT).await?;
+        ensure!(
+            leased.len() == 1,
+            "round {n}: a limit of 1 leased {} of the tasks sent by publish_once, \
+             publish_unique and claim_tick",
+            leased.len()
+        );
+        let more = fetch(b, q, 10, NOW).await?;
+        ensure!(more.is_empty(), "round {n}: two leased at once under a limit of 1");
+        b.complete(&[success(&leased[0], 0, TTL)])
+            .await
+            .map_err(|e| format!("complete failed: {e}"))?;
+    }
+    let _ = b.delete_schedule(&spec.id).await;
+    Ok(())
+}

@@ -136,6 +136,7 @@ checks!(
     concurrency_limit_caps_leases_until_one_ends,
     concurrency_permit_returns_with_an_expired_lease,
     circuit_breaker_opens_probes_and_closes,
+    limits_hold_for_every_way_in,
     unique_key_released_by_every_end,
     unique_key_ttl_is_a_safety_net,
     unique_key_concurrent_enqueues_make_one_task,

@@ -22,6 +22,9 @@ mod task_view;
 
 use std::process::ExitCode;
 
+// Links the `sqlite://` backend (its scheme registers at link time).
+use taskq_sqlite as _;
+
 use clap::Parser;
 
 fn main() -> ExitCode {

@@ -14,4 +14,5 @@ mod harness;
 mod help;
 mod reading;
 mod schedules;
+mod sqlite;
 mod web;

@@ -77,7 +77,9 @@ fn take(
         conn.prepare_cached(SQL.get("promote"))?
             .execute(rusqlite::params![q, now])?;
     }
-    flow::sweep(conn, now_us().saturating_sub(60_000_000))?;
+    if super::retention::maybe_sweep(conn, now)?.is_some() {
+        flow::sweep(conn, now_us().saturating_sub(60_000_000))?;
+    }
     let candidates_sql = with_queues(SQL.get("candidates"), open.len());
     let deadline = now.saturating_add(lease_ms);
     loop {

@@ -10,6 +10,7 @@ mod lease;
 mod publish;
 mod queues;
 mod results;
+mod retention;
 mod rows;
 mod schedules;
 mod values;

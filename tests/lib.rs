@@ -14,13 +14,14 @@ pub fn lease_from_env(var: &str) -> Duration {
 }
 
 /// The whole main of a test worker process: a worker of the `TASKQ_*` environment serving
-/// `queue` on `TASKQ_URL` (`redis://` linked in), its lease from `lease_var`, until signalled
+/// `queue` on `TASKQ_URL` (`redis://` and `sqlite://` linked in), its lease from `lease_var`, until signalled
 /// (see [`serve_until_signalled`]).
 ///
 /// # Errors
 /// The client's, the worker's start or its shutdown.
 pub async fn serve_queue(queue: &str, lease_var: &str) -> Result<(), taskq::Error> {
     use taskq_redis as _;
+    use taskq_sqlite as _;
     let client = taskq::Client::from_env().await?;
     let handle = taskq::Worker::builder()
         .from_env()?

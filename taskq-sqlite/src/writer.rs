@@ -149,11 +149,20 @@ impl Db {
     /// Opens (creating if needed) the database, checks its pragmas, applies the migrations and
     /// starts the writer thread. Blocking: call it off the async threads.
     pub(crate) fn open(config: SqliteConfig) -> Result<Self, StoreError> {
-        let writer = open_connection(&config, false)?;
-        crate::migrate::apply(&writer)?;
+        // SQLite's errors while opening (not a database, no such directory, read-only) are
+        // errors of the file: they name it.
+        let of_file = |e: StoreError| match e {
+            StoreError::Sql(source) => StoreError::Open {
+                path: config.path.clone(),
+                source,
+            },
+            other => other,
+        };
+        let writer = open_connection(&config, false).map_err(of_file)?;
+        crate::migrate::apply(&writer).map_err(of_file)?;
         let mut readers = Vec::with_capacity(config.readers);
         for _ in 0..config.readers.min(2) {
-            readers.push(open_connection(&config, true)?);
+            readers.push(open_connection(&config, true).map_err(of_file)?);
         }
         let wake = Arc::new(Wake::default());
         let (jobs, rx) = mpsc::channel::<Box<dyn Op>>();

@@ -64,7 +64,7 @@ impl Options {
 }
 
 fn usage() -> &'static str {
-    "usage: taskq-bench [--backend memory|redis|celery-redis] [--tasks N] [--redis-url URL] \
+    "usage: taskq-bench [--backend memory|redis|sqlite|celery-redis] [--tasks N] [--redis-url URL] \
      [--concurrency N] [--latency-samples N] [--prefill N] \
      [--window N] [--scenarios all|enqueue,enqueue_batched,process,e2e,latency,metrics] \
      [--workflow chain10|chord1000] \

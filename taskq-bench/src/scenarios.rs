@@ -72,6 +72,8 @@ struct Target {
     backend: String,
     url: Option<String>,
     _server: Option<RedisServer>,
+    /// SQLite: the database file, in a fresh directory removed after the run.
+    _file: Option<taskq_sqlite::testing::TempDb>,
     memory: Option<Client>,
 }
 
@@ -82,8 +84,24 @@ impl Target {
                 backend: "memory".into(),
                 url: None,
                 _server: None,
+                _file: None,
                 memory: None,
             }),
+            "sqlite" => {
+                let file = taskq_sqlite::testing::TempDb::new()?;
+                // `TASKQ_BENCH_SQLITE=synchronous=normal` (any URL parameters) to try settings.
+                let url = match std::env::var("TASKQ_BENCH_SQLITE") {
+                    Ok(params) if !params.is_empty() => format!("{}?{params}", file.url()),
+                    _ => file.url(),
+                };
+                Ok(Self {
+                    backend: "sqlite".into(),
+                    url: Some(url),
+                    _server: None,
+                    _file: Some(file),
+                    memory: None,
+                })
+            }
             "redis" => {
                 let (url, server) = match &options.redis_url {
                     Some(url) => (url.clone(), None),
@@ -96,10 +114,11 @@ impl Target {
                     backend: "redis".into(),
                     url: Some(url),
                     _server: server,
+                    _file: None,
                     memory: None,
                 })
             }
-            other => Err(format!("unknown backend `{other}` (memory or redis)").into()),
+            other => Err(format!("unknown backend `{other}` (memory, redis or sqlite)").into()),
         }
     }
 
@@ -119,11 +138,11 @@ impl Target {
 
     async fn redis(&self) -> Result<Option<redis::aio::MultiplexedConnection>, BoxError> {
         match &self.url {
-            Some(url) => {
+            Some(url) if url.starts_with("redis") => {
                 let client = redis::Client::open(url.as_str())?;
                 Ok(Some(client.get_multiplexed_async_connection().await?))
             }
-            None => Ok(None),
+            _ => Ok(None),
         }
     }
 }

@@ -283,6 +283,12 @@ fn apply_pragmas(conn: &Connection, config: &SqliteConfig, reader: bool) -> Resu
         sync.to_string(),
     )?;
 
+    // The savepoint of each operation in a group commit journals into a temporary file: in
+    // memory it costs no system calls (a failed operation's rollback needs nothing more).
+    conn.execute_batch("PRAGMA temp_store = MEMORY")?;
+    let temp: i64 = conn.query_row("PRAGMA temp_store", [], |r| r.get(0))?;
+    check("temp_store", "2".to_owned(), temp.to_string())?;
+
     if reader {
         conn.execute_batch("PRAGMA query_only = ON")?;
         let q: i64 = conn.query_row("PRAGMA query_only", [], |r| r.get(0))?;

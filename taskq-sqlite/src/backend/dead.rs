@@ -108,10 +108,9 @@ impl SqliteBackend {
         let ended = self
             .db
             .write(move |c| {
-                let Some((env, progress, _)) = rows::current(c, id, attempt)? else {
+                let Some((env, progress, _)) = rows::take_current(c, id, attempt)? else {
                     return Ok(None);
                 };
-                rows::take(c, id)?;
                 let now = now_ms();
                 let mut about = Finished::of(&env);
                 about.progress = progress;

@@ -29,12 +29,11 @@ impl SqliteBackend {
                 let mut ended: Vec<Ended> = Vec::new();
                 for done in batch {
                     let Some((env, progress, _)) =
-                        rows::current(c, done.lease.id, done.lease.attempt)?
+                        rows::take_current(c, done.lease.id, done.lease.attempt)?
                     else {
                         accepted.push(false);
                         continue;
                     };
-                    rows::take(c, done.lease.id)?;
                     let mut about = Finished::of(&env);
                     about.progress = progress;
                     if let Some(t) = &done.task {

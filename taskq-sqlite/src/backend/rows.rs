@@ -132,6 +132,29 @@ pub(crate) fn current(
     }
 }
 
+/// Removes the row of `id` if `attempt` is its current lease (one statement: the check and the
+/// removal of a completion or dead letter), returning what [`current`] would.
+pub(crate) fn take_current(
+    conn: &Connection,
+    id: TaskId,
+    attempt: u32,
+) -> Result<Option<LiveRow>, StoreError> {
+    let row: Option<(String, Option<String>, Option<i64>)> = conn
+        .prepare_cached(SQL.get("take_current"))?
+        .query_row(params![id_bytes(id), i64::from(attempt)], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    match row {
+        Some((env, progress, leased_at)) => Ok(Some((
+            env_of(&env, i64::from(attempt))?,
+            payload_of(progress),
+            leased_at,
+        ))),
+        None => Ok(None),
+    }
+}
+
 /// What is kept of a finished task beside its outcome.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Finished {

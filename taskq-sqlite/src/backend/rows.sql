@@ -36,3 +36,6 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11);
 
 -- name: current
 SELECT env, progress, leased_at FROM tasks WHERE id = ?1 AND state = 2 AND attempt = ?2;
+
+-- name: take_current
+DELETE FROM tasks WHERE id = ?1 AND state = 2 AND attempt = ?2 RETURNING env, progress, leased_at;

@@ -372,7 +372,10 @@ pub(super) async fn limits_hold_for_every_way_in(b: &dyn Backend, q: &str) -> Ch
             leased.len()
         );
         let more = fetch(b, q, 10, NOW).await?;
-        ensure!(more.is_empty(), "round {n}: two leased at once under a limit of 1");
+        ensure!(
+            more.is_empty(),
+            "round {n}: two leased at once under a limit of 1"
+        );
         b.complete(&[success(&leased[0], 0, TTL)])
             .await
             .map_err(|e| format!("complete failed: {e}"))?;
